@@ -1,0 +1,33 @@
+const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
+
+/** Add loopback to a no_proxy list so the CLI never sends its IDE socket through a proxy. */
+export function withLoopbackNoProxy(value: string | undefined): string {
+  const items = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const h of LOOPBACK) if (!items.includes(h)) items.push(h);
+  return items.join(',');
+}
+
+/** The environment a claude started for an instance needs (PROTOCOL.md §6), on top of base. */
+export function claudeEnv(
+  port: number,
+  base: NodeJS.ProcessEnv = process.env,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  Object.assign(env, extra);
+  env.CLAUDE_CODE_SSE_PORT = String(port);
+  env.ENABLE_IDE_INTEGRATION = 'true';
+  env.FORCE_CODE_TERMINAL = 'true';
+  const noProxy = withLoopbackNoProxy(env.no_proxy ?? env.NO_PROXY);
+  env.no_proxy = noProxy;
+  env.NO_PROXY = noProxy;
+  return env;
+}
+
+/** The command as an argv list: a string is split on whitespace (never given to a shell). */
+export function claudeArgv(cmd: string | string[], extraArgs: string[] = []): string[] {
+  const base = Array.isArray(cmd) ? cmd : cmd.trim().split(/\s+/).filter(Boolean);
+  if (base.length === 0) throw new Error('claude command is empty');
+  return [...base, ...extraArgs];
+}

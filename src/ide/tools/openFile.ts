@@ -1,0 +1,36 @@
+import * as path from 'path';
+import { optBool, optString, reqString } from '../args';
+import { json, text, type Tool } from '../tool';
+
+export const openFile: Tool = {
+  name: 'openFile',
+  description: 'Open a file in the editor, optionally selecting a range of text',
+  listed: true,
+  inputSchema: {
+    type: 'object',
+    properties: {
+      filePath: { type: 'string', description: 'Path of the file to open' },
+      preview: { type: 'boolean', description: 'Open as a preview', default: false },
+      startText: { type: 'string', description: 'Text that starts the selection' },
+      endText: { type: 'string', description: 'Text that ends the selection' },
+      selectToEndOfLine: { type: 'boolean', description: 'Extend the selection to the end of the line', default: false },
+      makeFrontmost: { type: 'boolean', description: 'Focus the file (otherwise answer with its details)', default: true },
+    },
+    required: ['filePath'],
+    additionalProperties: false,
+  },
+  async call(args, ctx) {
+    const filePath = path.resolve(ctx.workspaceFolder, reqString(args, 'filePath'));
+    const makeFrontmost = optBool(args, 'makeFrontmost', true);
+    await ctx.editor.openFile({
+      filePath,
+      preview: optBool(args, 'preview', false),
+      startText: optString(args, 'startText'),
+      endText: optString(args, 'endText'),
+      selectToEndOfLine: optBool(args, 'selectToEndOfLine', false),
+      makeFrontmost,
+    });
+    if (makeFrontmost) return text(`Opened file: ${filePath}`);
+    return json({ success: true, filePath });
+  },
+};

@@ -1,0 +1,74 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, ...rest: unknown[]): void;
+  info(msg: string, ...rest: unknown[]): void;
+  warn(msg: string, ...rest: unknown[]): void;
+  error(msg: string, ...rest: unknown[]): void;
+  child(name: string): Logger;
+}
+
+/** Render extra arguments; errors keep their stack, everything else is JSON. */
+function render(rest: unknown[]): string {
+  return rest
+    .map((r) => {
+      if (r instanceof Error) return r.stack ?? r.message;
+      if (typeof r === 'string') return r;
+      try {
+        return JSON.stringify(r);
+      } catch {
+        return String(r);
+      }
+    })
+    .join(' ');
+}
+
+/**
+ * Appends lines to a file. Never writes to stdout: in the shared Node host, stdout is the
+ * msgpack-RPC channel and one stray byte kills every Node plugin.
+ */
+export class FileLogger implements Logger {
+  private fd: number | null = null;
+  constructor(
+    private readonly file: string | null,
+    private readonly name = 'claude-worktrees',
+    private readonly min: Level = (process.env.CLAUDE_WORKTREES_LOG_LEVEL as Level) in RANK
+      ? (process.env.CLAUDE_WORKTREES_LOG_LEVEL as Level)
+      : 'info',
+  ) {}
+
+  private write(level: Level, msg: string, rest: unknown[]): void {
+    if (!this.file || RANK[level] < RANK[this.min]) return;
+    try {
+      if (this.fd === null) {
+        fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+        this.fd = fs.openSync(this.file, 'a', 0o600);
+      }
+      const extra = rest.length ? ' ' + render(rest) : '';
+      fs.writeSync(this.fd, `${new Date().toISOString()} ${level.toUpperCase()} [${this.name}] ${msg}${extra}\n`);
+    } catch {
+      // Logging must never take the host down.
+    }
+  }
+  debug(msg: string, ...rest: unknown[]): void { this.write('debug', msg, rest); }
+  info(msg: string, ...rest: unknown[]): void { this.write('info', msg, rest); }
+  warn(msg: string, ...rest: unknown[]): void { this.write('warn', msg, rest); }
+  error(msg: string, ...rest: unknown[]): void { this.write('error', msg, rest); }
+  child(name: string): Logger { return new FileLogger(this.file, `${this.name}:${name}`, this.min); }
+  close(): void {
+    if (this.fd !== null) {
+      try { fs.closeSync(this.fd); } catch { /* already closed */ }
+      this.fd = null;
+    }
+  }
+}
+
+/** A logger that drops everything (unit tests, benches). */
+export const nullLogger: Logger = {
+  debug() {}, info() {}, warn() {}, error() {},
+  child() { return nullLogger; },
+};
