@@ -33,3 +33,10 @@ export function optBool(a: Args, key: string, dflt: boolean): boolean {
   if (typeof v !== 'boolean') throw new RpcError(INVALID_PARAMS, `'${key}' must be a boolean`);
   return v;
 }
+
+export function optInt(a: Args, key: string): number | undefined {
+  const v = a[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new RpcError(INVALID_PARAMS, `'${key}' must be an integer`);
+  return v;
+}

@@ -61,6 +61,9 @@ export interface DocumentState {
 export interface OpenFileRequest {
   filePath: string;
   preview: boolean;
+  /** 1-based, inclusive. */
+  startLine?: number;
+  endLine?: number;
   startText?: string;
   endText?: string;
   selectToEndOfLine: boolean;

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { optBool, optString, reqString } from '../args';
+import { optBool, optInt, optString, reqString } from '../args';
 import { json, text, type Tool } from '../tool';
 
 export const openFile: Tool = {
@@ -11,6 +11,8 @@ export const openFile: Tool = {
     properties: {
       filePath: { type: 'string', description: 'Path of the file to open' },
       preview: { type: 'boolean', description: 'Open as a preview', default: false },
+      startLine: { type: 'integer', description: 'First line (1-based) to select' },
+      endLine: { type: 'integer', description: 'Last line (1-based) to select' },
       startText: { type: 'string', description: 'Text that starts the selection' },
       endText: { type: 'string', description: 'Text that ends the selection' },
       selectToEndOfLine: { type: 'boolean', description: 'Extend the selection to the end of the line', default: false },
@@ -25,6 +27,8 @@ export const openFile: Tool = {
     await ctx.editor.openFile({
       filePath,
       preview: optBool(args, 'preview', false),
+      startLine: optInt(args, 'startLine'),
+      endLine: optInt(args, 'endLine'),
       startText: optString(args, 'startText'),
       endText: optString(args, 'endText'),
       selectToEndOfLine: optBool(args, 'selectToEndOfLine', false),
