@@ -1,0 +1,152 @@
+-- Answers to the IDE tools, each one call from Node (batched: one round trip per tool call).
+local M = {}
+
+local function is_file_buf(b)
+  return vim.api.nvim_buf_is_loaded(b) and vim.bo[b].buftype == '' and vim.api.nvim_buf_get_name(b) ~= ''
+    and vim.b[b].claude_worktrees_diff == nil
+end
+
+local function utf16(line, byte)
+  if not line or byte <= 0 then return 0 end
+  if byte > #line then byte = #line end
+  local ok, _, u16 = pcall(vim.str_utfindex, line, byte)
+  if ok and u16 then return u16 end
+  return byte
+end
+M.utf16 = utf16
+
+--- Loaded, listed file buffers.
+function M.open_editors()
+  local cur = vim.api.nvim_get_current_buf()
+  local tab = vim.api.nvim_get_current_tabpage()
+  local out = {}
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if is_file_buf(b) and vim.bo[b].buflisted then
+      table.insert(out, {
+        path = vim.api.nvim_buf_get_name(b),
+        active = b == cur,
+        dirty = vim.bo[b].modified,
+        filetype = vim.bo[b].filetype,
+        lines = vim.api.nvim_buf_line_count(b),
+        tab = tab,
+      })
+    end
+  end
+  return out
+end
+
+local SEV = { 'Error', 'Warning', 'Info', 'Hint' }
+
+--- Diagnostics of one file (path) or of every buffer (nil), columns in UTF-16.
+function M.diagnostics(path)
+  local bufnr = nil
+  if path and path ~= '' then
+    bufnr = vim.fn.bufnr(path)
+    if bufnr <= 0 then return {} end
+  end
+  local by_buf = {}
+  local order = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    if vim.api.nvim_buf_is_valid(d.bufnr) and vim.api.nvim_buf_get_name(d.bufnr) ~= '' then
+      if not by_buf[d.bufnr] then
+        by_buf[d.bufnr] = {}
+        table.insert(order, d.bufnr)
+      end
+      local lines = vim.api.nvim_buf_get_lines(d.bufnr, d.lnum, (d.end_lnum or d.lnum) + 1, false)
+      local sline, eline = lines[1], lines[#lines]
+      table.insert(by_buf[d.bufnr], {
+        message = d.message,
+        severity = SEV[d.severity] or 'Error',
+        range = {
+          start = { line = d.lnum, character = utf16(sline, d.col or 0) },
+          ['end'] = { line = d.end_lnum or d.lnum, character = utf16(eline, d.end_col or d.col or 0) },
+        },
+        source = d.source,
+        code = d.code ~= nil and tostring(d.code) or nil,
+      })
+    end
+  end
+  local out = {}
+  for _, b in ipairs(order) do
+    table.insert(out, { path = vim.api.nvim_buf_get_name(b), diagnostics = by_buf[b] })
+  end
+  return out
+end
+
+--- { dirty, untitled } of the buffer holding path, or nil.
+function M.doc_state(path)
+  local b = vim.fn.bufnr(path)
+  if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return vim.NIL end
+  return { dirty = vim.bo[b].modified, untitled = vim.api.nvim_buf_get_name(b) == '' }
+end
+
+function M.save(path)
+  local b = vim.fn.bufnr(path)
+  if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return false end
+  local ok, err = pcall(vim.api.nvim_buf_call, b, function() vim.cmd('silent write') end)
+  if not ok then error('could not save ' .. path .. ': ' .. tostring(err)) end
+  return true
+end
+
+local function find_text(buf, text, from)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  for i = from or 1, #lines do
+    local s = lines[i]:find(text, 1, true)
+    if s then return i, s end
+  end
+  return nil
+end
+
+--- openFile: show path in a code window, optionally selecting lines or text.
+function M.open_file(spec)
+  local util = require('claude_worktrees.util')
+  local prev = vim.api.nvim_get_current_win()
+  local win = util.code_window()
+  if not win then
+    vim.cmd('topleft vsplit')
+    win = vim.api.nvim_get_current_win()
+  end
+  vim.api.nvim_set_current_win(win)
+  vim.cmd('edit ' .. vim.fn.fnameescape(spec.path))
+  local buf = vim.api.nvim_get_current_buf()
+  if spec.start_line then
+    local last = vim.api.nvim_buf_line_count(buf)
+    local s = math.max(1, math.min(spec.start_line, last))
+    local e = math.max(s, math.min(spec.end_line or s, last))
+    vim.api.nvim_win_set_cursor(win, { s, 0 })
+    if e > s then vim.cmd('normal! V' .. (e - s) .. 'j') end
+  elseif spec.start_text then
+    local l, c = find_text(buf, spec.start_text, 1)
+    if l then
+      vim.api.nvim_win_set_cursor(win, { l, c - 1 })
+      if spec.end_text then
+        local el, ec = find_text(buf, spec.end_text, l)
+        if el then
+          local ecol = spec.select_to_eol and math.max(0, #vim.api.nvim_buf_get_lines(buf, el - 1, el, false)[1] - 1)
+            or (ec - 1 + #spec.end_text - 1)
+          vim.cmd('normal! v')
+          vim.api.nvim_win_set_cursor(win, { el, ecol })
+        end
+      end
+    end
+  end
+  if not spec.make_frontmost and vim.api.nvim_win_is_valid(prev) then
+    vim.api.nvim_set_current_win(prev)
+  end
+  return true
+end
+
+--- Reload unmodified buffers of path after claude wrote it; report modified ones.
+function M.reload(path)
+  local b = vim.fn.bufnr(path)
+  if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return 'none' end
+  if vim.bo[b].modified then
+    require('claude_worktrees.util').notify(path .. ' changed on disk but its buffer has unsaved changes: not reloaded',
+      vim.log.levels.WARN)
+    return 'modified'
+  end
+  vim.api.nvim_buf_call(b, function() vim.cmd('silent! edit') end)
+  return 'reloaded'
+end
+
+return M

@@ -1,0 +1,188 @@
+-- claude_worktrees: the instant, pure-Lua side. Nothing here may start the Node host: setup(),
+-- the statusline and instances() only read state that the Node side pushed.
+local M = {}
+
+local defaults = {
+  cmd = 'claude',            -- string or argv list; never run through a shell
+  env = {},                  -- extra environment for every claude
+  port_range = nil,          -- { lo, hi } inclusive; nil = OS-assigned
+  terminal = {
+    position = 'right',      -- 'right' | 'left' | 'bottom' | 'top' | 'tab'
+    size = 0.4,              -- fraction of the editor (or columns/lines when > 1)
+  },
+  selection_debounce_ms = 50,
+  log_level = 'info',
+}
+
+M.config = vim.deepcopy(defaults)
+-- State pushed by Node: { instances = {...}, current = root|nil }.
+M.state = { instances = {} }
+M._chan = nil
+M._method = nil
+
+local function merge(dst, src)
+  for k, v in pairs(src or {}) do
+    if type(v) == 'table' and type(dst[k]) == 'table' and not vim.tbl_islist(v) then
+      merge(dst[k], v)
+    else
+      dst[k] = v
+    end
+  end
+  return dst
+end
+
+local function validate(opts)
+  if opts.cmd ~= nil and type(opts.cmd) ~= 'string' and type(opts.cmd) ~= 'table' then
+    error('claude_worktrees: cmd must be a string or a list of strings')
+  end
+  if opts.env ~= nil and type(opts.env) ~= 'table' then
+    error('claude_worktrees: env must be a table')
+  end
+  if opts.port_range ~= nil then
+    local r = opts.port_range
+    if type(r) ~= 'table' or type(r[1]) ~= 'number' or type(r[2]) ~= 'number' or r[1] > r[2] or r[1] < 1 or r[2] > 65535 then
+      error('claude_worktrees: port_range must be { lo, hi } with 1 <= lo <= hi <= 65535')
+    end
+  end
+end
+
+--- Configure the plugin. Pure Lua: does not start the Node host.
+function M.setup(opts)
+  opts = opts or {}
+  validate(opts)
+  M.config = merge(vim.deepcopy(defaults), opts)
+  -- The shared Node host needs the `neovim` npm package; use the copy bundled with this
+  -- plugin when the user has none configured.
+  if vim.g.node_host_prog == nil and vim.fn.executable('neovim-node-host') == 0 then
+    local cli = M.plugin_root() .. '/node_modules/neovim/bin/cli.js'
+    if vim.loop.fs_stat(cli) then vim.g.node_host_prog = cli end
+  end
+  M._tracking = true
+  require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
+  return M
+end
+
+function M.plugin_root()
+  local src = debug.getinfo(1, 'S').source:sub(2)
+  return vim.fn.fnamemodify(src, ':p:h:h:h')
+end
+
+--- Called by Node once it is up: where to send editor events.
+function M._attach(chan, method)
+  M._chan = chan
+  M._method = method
+  if not M._tracking then
+    M._tracking = true
+    require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
+  end
+  return { config = M.config, log_dir = M.log_dir(), pid = vim.fn.getpid() }
+end
+
+function M.log_dir()
+  local ok, dir = pcall(vim.fn.stdpath, 'log')
+  if not ok or type(dir) ~= 'string' then dir = vim.fn.stdpath('cache') end
+  return dir .. '/claude-worktrees'
+end
+
+--- Send an event to Node without waiting (no-op until Node attached).
+function M._emit(payload)
+  if not M._chan then return false end
+  local ok = pcall(vim.rpcnotify, M._chan, M._method, payload)
+  return ok
+end
+
+--- Mark the instance whose worktree holds the current buffer (or cwd) as current.
+function M._mark_current()
+  local insts = M.state.instances or {}
+  if #insts == 0 then return end
+  local buf = vim.api.nvim_get_current_buf()
+  local path = vim.b[buf].claude_worktrees_root or vim.api.nvim_buf_get_name(buf)
+  if path == '' or vim.bo[buf].buftype ~= '' and not vim.b[buf].claude_worktrees_root then path = vim.fn.getcwd() end
+  local best, best_len = nil, -1
+  for _, i in ipairs(insts) do
+    i.current = false
+    local r = i.root
+    if (path == r or path:sub(1, #r + 1) == r .. '/') and #r > best_len then best, best_len = i, #r end
+  end
+  if best then best.current = true end
+end
+
+function M._set_state(state)
+  M.state = state
+  M._mark_current()
+  if not M._current_au then
+    M._current_au = true
+    local g = vim.api.nvim_create_augroup('claude_worktrees_current', { clear = true })
+    vim.api.nvim_create_autocmd({ 'BufEnter', 'DirChanged' }, { group = g, callback = function() M._mark_current() end })
+  end
+  pcall(vim.cmd, 'redrawstatus!')
+  return true
+end
+
+--- Pick an instance with vim.ui.select (telescope-ui-select and friends plug in here).
+function M.pick()
+  local insts = M.instances()
+  if #insts == 0 then
+    vim.notify('claude-worktrees: no instances', vim.log.levels.INFO)
+    return
+  end
+  vim.ui.select(insts, {
+    prompt = 'Claude instance',
+    format_item = function(i)
+      return string.format('%s  %s  %s%s', i.name, i.branch ~= '' and i.branch or '-', i.state, i.connected and ' (connected)' or '')
+    end,
+  }, function(choice)
+    if choice then vim.cmd('ClaudeCodeSwitch ' .. vim.fn.fnameescape(choice.name)) end
+  end)
+end
+
+--- Instances as Node last pushed them (no Node call).
+function M.instances()
+  local out = {}
+  for i, inst in ipairs(M.state.instances or {}) do
+    local c = {}
+    -- msgpack nil arrives as vim.NIL (userdata): hand out plain nils.
+    for k, v in pairs(inst) do if v ~= vim.NIL then c[k] = v end end
+    out[i] = c
+  end
+  return out
+end
+
+--- Context of the current buffer, evaluated inside commands so Node needs no extra round trip.
+function M.context()
+  local buf = vim.api.nvim_get_current_buf()
+  local name = vim.api.nvim_buf_get_name(buf)
+  local bt = vim.bo[buf].buftype
+  return {
+    buf = buf,
+    file = (bt == '' and name ~= '') and vim.fn.fnamemodify(name, ':p') or '',
+    cwd = vim.fn.getcwd(),
+    term_root = vim.b[buf].claude_worktrees_root or '',
+    diff_id = vim.b[buf].claude_worktrees_diff or '',
+  }
+end
+
+--- Instance names for command completion.
+function M.complete(arglead)
+  local out = {}
+  for _, inst in ipairs(M.state.instances or {}) do
+    if inst.name:sub(1, #arglead) == arglead then table.insert(out, inst.name) end
+  end
+  table.sort(out)
+  return out
+end
+
+--- Statusline: the current worktree's instance and a count of the others.
+function M.statusline()
+  local insts = M.state.instances
+  if not insts or #insts == 0 then return '' end
+  local cur, others = nil, 0
+  for _, i in ipairs(insts) do
+    if i.current then cur = i else others = others + 1 end
+  end
+  local s = cur and ('claude:' .. cur.name .. ' ' .. cur.state) or 'claude'
+  if others > 0 then s = s .. ' +' .. others end
+  return s
+end
+
+return M

@@ -1,0 +1,96 @@
+-- Selection tracking: each cursor move only (re)arms one timer; after the debounce window the
+-- selection is computed once and sent to Node only if it changed.
+local M = {}
+local uv = vim.loop
+local timer = nil
+local debounce = 50
+M.last = nil     -- last selection sent (table)
+M.last_key = nil
+
+local function utf16(line, byte)
+  return require('claude_worktrees.editor').utf16(line, byte)
+end
+
+--- The selection of the current window, or nil for non-file buffers.
+function M.compute()
+  local buf = vim.api.nvim_get_current_buf()
+  if vim.bo[buf].buftype ~= '' or vim.b[buf].claude_worktrees_diff ~= nil then return nil end
+  local name = vim.api.nvim_buf_get_name(buf)
+  if name == '' then return nil end
+  local mode = vim.api.nvim_get_mode().mode
+  local cur = vim.api.nvim_win_get_cursor(0)
+  local sel
+  if mode == 'v' or mode == 'V' or mode == '\22' then
+    local v = vim.fn.getpos('v')
+    local sl, sc, el, ec = v[2], v[3] - 1, cur[1], cur[2]
+    if sl > el or (sl == el and sc > ec) then sl, sc, el, ec = el, ec, sl, sc end
+    local lines = vim.api.nvim_buf_get_lines(buf, sl - 1, el, false)
+    local first, last = lines[1] or '', lines[#lines] or ''
+    local s_char, e_char, text
+    if mode == 'V' then
+      s_char, e_char = 0, utf16(last, #last)
+      text = table.concat(lines, '\n')
+    else
+      -- Charwise: the end is inclusive of the character under the cursor.
+      local e_byte = ec + 1
+      while e_byte < #last and bit.band(last:byte(e_byte + 1), 0xC0) == 0x80 do e_byte = e_byte + 1 end
+      s_char, e_char = utf16(first, sc), utf16(last, e_byte)
+      if #lines == 1 then
+        text = first:sub(sc + 1, e_byte)
+      else
+        lines[1] = first:sub(sc + 1)
+        lines[#lines] = last:sub(1, e_byte)
+        text = table.concat(lines, '\n')
+      end
+    end
+    sel = { text = text, start = { sl - 1, s_char }, finish = { el - 1, e_char }, empty = false }
+  else
+    local line = vim.api.nvim_buf_get_lines(buf, cur[1] - 1, cur[1], false)[1] or ''
+    local c = utf16(line, cur[2])
+    sel = { text = '', start = { cur[1] - 1, c }, finish = { cur[1] - 1, c }, empty = true }
+  end
+  local path = vim.fn.fnamemodify(name, ':p')
+  return {
+    text = sel.text,
+    filePath = path,
+    fileUrl = vim.uri_from_fname(path),
+    selection = {
+      start = { line = sel.start[1], character = sel.start[2] },
+      ['end'] = { line = sel.finish[1], character = sel.finish[2] },
+      isEmpty = sel.empty,
+    },
+  }
+end
+
+local function key_of(s)
+  local a, b = s.selection.start, s.selection['end']
+  return table.concat({ s.filePath, a.line, a.character, b.line, b.character, s.text }, '\0')
+end
+
+function M.flush()
+  local ok, s = pcall(M.compute)
+  if not ok or not s then return end
+  local k = key_of(s)
+  if k == M.last_key then return end
+  M.last_key = k
+  M.last = s
+  require('claude_worktrees')._emit({ type = 'selection', selection = s })
+end
+
+local function on_move()
+  -- Nothing to do until Node is up and has instances.
+  local cw = package.loaded['claude_worktrees']
+  if not cw or not cw._chan then return end
+  timer:stop()
+  timer:start(debounce, 0, vim.schedule_wrap(M.flush))
+end
+
+function M.setup(ms)
+  debounce = ms or 50
+  if not timer then timer = uv.new_timer() end
+  local group = vim.api.nvim_create_augroup('claude_worktrees_selection', { clear = true })
+  vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI', 'BufEnter' }, { group = group, callback = on_move })
+  pcall(vim.api.nvim_create_autocmd, 'ModeChanged', { group = group, callback = on_move })
+end
+
+return M

@@ -1,0 +1,115 @@
+-- One terminal buffer per instance, keyed by worktree root. Node asks for open/show/hide/close;
+-- job exits come back to Node as events.
+local M = {}
+M.terms = {}
+
+local function cfg()
+  return require('claude_worktrees').config.terminal or {}
+end
+
+local function visible_win(buf)
+  for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+    if vim.api.nvim_win_get_buf(w) == buf then return w end
+  end
+  return nil
+end
+
+local function open_window(buf)
+  local c = cfg()
+  local pos, size = c.position or 'right', c.size or 0.4
+  if pos == 'tab' then
+    vim.cmd('tab split')
+  else
+    local vertical = pos == 'right' or pos == 'left'
+    local total = vertical and vim.o.columns or vim.o.lines
+    local n = size <= 1 and math.floor(total * size) or math.floor(size)
+    local cmd = ({ right = 'botright vsplit', left = 'topleft vsplit', bottom = 'botright split', top = 'topleft split' })[pos]
+      or 'botright vsplit'
+    vim.cmd(cmd)
+    if n > 0 then vim.cmd((vertical and 'vertical ' or '') .. 'resize ' .. n) end
+  end
+  local win = vim.api.nvim_get_current_win()
+  if buf then vim.api.nvim_win_set_buf(win, buf) end
+  return win
+end
+
+--- Start claude for an instance in a new terminal buffer, shown per the layout.
+--- spec: { key, name, argv, cwd, env }
+function M.open(spec)
+  local old = M.terms[spec.key]
+  if old and vim.api.nvim_buf_is_valid(old.buf) then
+    pcall(vim.api.nvim_buf_delete, old.buf, { force = true })
+  end
+  local buf = vim.api.nvim_create_buf(true, false)
+  local win = open_window(buf)
+  local key = spec.key
+  local job = vim.fn.termopen(spec.argv, {
+    cwd = spec.cwd,
+    env = spec.env,
+    on_exit = function(_, code)
+      local t = M.terms[key]
+      if t and t.buf == buf then t.exited = code end
+      require('claude_worktrees')._emit({ type = 'exit', key = key, code = code, buf = buf })
+    end,
+  })
+  if job <= 0 then
+    pcall(vim.api.nvim_win_close, win, true)
+    pcall(vim.api.nvim_buf_delete, buf, { force = true })
+    return { ok = false, err = 'could not start ' .. tostring(spec.argv[1]) .. ' (termopen returned ' .. job .. ')' }
+  end
+  pcall(vim.api.nvim_buf_set_name, buf, 'claude://' .. spec.name)
+  vim.b[buf].claude_worktrees_root = spec.cwd
+  vim.b[buf].claude_worktrees_name = spec.name
+  vim.bo[buf].bufhidden = 'hide'
+  M.terms[key] = { buf = buf, job = job }
+  vim.cmd('startinsert')
+  local pid = vim.fn.jobpid(job)
+  return { ok = true, buf = buf, job = job, pid = pid }
+end
+
+--- Show (and focus) the terminal of an instance; returns false when it has none.
+function M.show(key)
+  local t = M.terms[key]
+  if not t or not vim.api.nvim_buf_is_valid(t.buf) then return false end
+  local w = visible_win(t.buf)
+  if w then
+    vim.api.nvim_set_current_win(w)
+  else
+    open_window(t.buf)
+  end
+  if not t.exited then vim.cmd('startinsert') end
+  return true
+end
+
+--- Hide when visible in this tab, else show. Returns 'hidden' | 'shown' | 'none'.
+function M.toggle(key)
+  local t = M.terms[key]
+  if not t or not vim.api.nvim_buf_is_valid(t.buf) then return 'none' end
+  local w = visible_win(t.buf)
+  if w and #vim.api.nvim_tabpage_list_wins(0) > 1 then
+    vim.api.nvim_win_close(w, false)
+    return 'hidden'
+  end
+  M.show(key)
+  return 'shown'
+end
+
+--- Stop the job and wipe the buffer.
+function M.close(key)
+  local t = M.terms[key]
+  M.terms[key] = nil
+  if not t then return false end
+  pcall(vim.fn.jobstop, t.job)
+  if vim.api.nvim_buf_is_valid(t.buf) then pcall(vim.api.nvim_buf_delete, t.buf, { force = true }) end
+  return true
+end
+
+--- Last lines of an instance's terminal (picker previews, tests).
+function M.lines(key, n)
+  local t = M.terms[key]
+  if not t or not vim.api.nvim_buf_is_valid(t.buf) then return {} end
+  local count = vim.api.nvim_buf_line_count(t.buf)
+  return vim.api.nvim_buf_get_lines(t.buf, math.max(0, count - (n or 20)), -1, false)
+end
+
+return M

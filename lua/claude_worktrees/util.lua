@@ -1,0 +1,24 @@
+local M = {}
+
+--- Window of the current tab that is not a terminal or floating (where code is shown).
+function M.code_window()
+  local cur = vim.api.nvim_get_current_win()
+  local function ok(w)
+    local b = vim.api.nvim_win_get_buf(w)
+    return vim.api.nvim_win_get_config(w).relative == '' and vim.bo[b].buftype ~= 'terminal'
+      and vim.b[b].claude_worktrees_diff == nil
+  end
+  if ok(cur) then return cur end
+  for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+    if ok(w) then return w end
+  end
+  return nil
+end
+
+function M.notify(msg, level)
+  vim.schedule(function()
+    vim.notify('claude-worktrees: ' .. msg, level or vim.log.levels.INFO)
+  end)
+end
+
+return M

@@ -1,0 +1,91 @@
+import { IdeServer } from '../ide/server';
+import type { Editor } from '../ide/editor';
+import type { Logger } from '../util/log';
+import { Instance, shortName } from './instance';
+import { terminate, terminateSync } from './reaper';
+
+export interface ManagerOptions {
+  editorFor(root: string, name: string): Editor;
+  logFor(name: string): Logger;
+  ideName(name: string, branch: string): string;
+  lockDir?: string;
+  portRange?: [number, number];
+  /** Called after every change of any instance (state push to Lua). */
+  onChange(): void;
+  log: Logger;
+}
+
+/**
+ * Every Claude instance of this Neovim, keyed by worktree root. Starting the same worktree
+ * twice, even concurrently, yields one instance.
+ */
+export class InstanceManager {
+  private readonly byRoot = new Map<string, Instance>();
+  private readonly starting = new Map<string, Promise<Instance>>();
+
+  constructor(private readonly o: ManagerOptions) {}
+
+  list(): Instance[] {
+    return [...this.byRoot.values()];
+  }
+
+  get(root: string): Instance | undefined {
+    return this.byRoot.get(root);
+  }
+
+  byName(name: string): Instance | undefined {
+    return this.list().find((i) => i.name === name);
+  }
+
+  /** The instance of a worktree, creating it (server listening, lock written) if needed. */
+  ensure(root: string, branch: string): Promise<Instance> {
+    const have = this.byRoot.get(root);
+    if (have) return Promise.resolve(have);
+    let p = this.starting.get(root);
+    if (!p) {
+      p = this.create(root, branch).finally(() => this.starting.delete(root));
+      this.starting.set(root, p);
+    }
+    return p;
+  }
+
+  private async create(root: string, branch: string): Promise<Instance> {
+    const name = shortName(root, new Set(this.list().map((i) => i.name)));
+    const log = this.o.logFor(name);
+    const server = await IdeServer.start({
+      workspaceFolder: root,
+      ideName: this.o.ideName(name, branch),
+      editor: this.o.editorFor(root, name),
+      lockDir: this.o.lockDir,
+      portRange: this.o.portRange,
+      log,
+    });
+    const inst = new Instance(root, name, branch, server);
+    server.on('ide-connected', (c: { pid?: number }) => {
+      inst.claudePid = c.pid ?? null;
+      log.info(`claude pid ${c.pid} connected`);
+      this.o.onChange();
+    });
+    server.on('client-closed', () => this.o.onChange());
+    this.byRoot.set(root, inst);
+    log.info(`instance ${name} for ${root} listening on ${server.port}`);
+    this.o.onChange();
+    return inst;
+  }
+
+  /** End one instance: its claude (if we started it and it runs), its server and lock file. */
+  async kill(inst: Instance): Promise<void> {
+    this.byRoot.delete(inst.root);
+    if (inst.process && inst.state === 'running') await terminate([inst.process]);
+    await inst.server.stop();
+    this.o.onChange();
+  }
+
+  /** Synchronous teardown for the host's 'disconnect' and SIGTERM. Idempotent. */
+  disposeSync(graceMs = 1000): void {
+    const all = this.list();
+    this.byRoot.clear();
+    for (const i of all) i.server.stopSync();
+    terminateSync(all.filter((i) => i.process && i.state === 'running').map((i) => i.process!), graceMs);
+  }
+}

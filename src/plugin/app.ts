@@ -1,0 +1,376 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { NvimPlugin } from 'neovim';
+import { Bridge } from './bridge';
+import { fargs, isRec, num, optStr, rec, str } from './check';
+import { DiffTable, NvimEditor, parseSelection } from './nvimEditor';
+import { InstanceManager } from '../instances/manager';
+import type { Instance } from '../instances/instance';
+import { worktreeOf } from '../git/worktree';
+import { claudeArgv, claudeEnv } from '../claude/env';
+import { FileLogger, type Logger } from '../util/log';
+import { isInside } from '../util/uri';
+
+type Nvim = NvimPlugin['nvim'];
+
+interface Config {
+  cmd: string | string[];
+  env: Record<string, string>;
+  portRange?: [number, number];
+}
+
+export interface Context {
+  file: string;
+  cwd: string;
+  termRoot: string;
+  diffId: string;
+}
+
+function parseConfig(v: unknown): Config {
+  const c = isRec(v) ? v : {};
+  const cmd = typeof c.cmd === 'string' ? c.cmd
+    : Array.isArray(c.cmd) && c.cmd.every((x) => typeof x === 'string') ? (c.cmd as string[]) : 'claude';
+  const env: Record<string, string> = {};
+  if (isRec(c.env)) for (const [k, val] of Object.entries(c.env)) if (typeof val === 'string') env[k] = val;
+  const pr = c.port_range;
+  const portRange = Array.isArray(pr) && typeof pr[0] === 'number' && typeof pr[1] === 'number'
+    ? [pr[0], pr[1]] as [number, number] : undefined;
+  return { cmd, env, portRange };
+}
+
+/**
+ * The plugin inside the Node host: created on the first command, it attaches to the Lua side,
+ * owns the InstanceManager and routes every command to the instance of the current worktree.
+ */
+export class App {
+  readonly bridge: Bridge;
+  readonly diffs = new DiffTable();
+  private manager!: InstanceManager;
+  private editors = new Map<string, NvimEditor>();
+  private config: Config = { cmd: 'claude', env: {} };
+  private log: Logger;
+  private logDir = '';
+  private ready: Promise<void> | null = null;
+  private pushQueued = false;
+  private launching = new Map<string, Promise<void>>();
+
+  constructor(private readonly nvim: Nvim, private readonly method: string) {
+    this.bridge = new Bridge(nvim);
+    this.log = new FileLogger(null);
+  }
+
+  /** Attach to Lua once: learn config and log dir, tell Lua where to send events. */
+  init(): Promise<void> {
+    if (!this.ready) {
+      this.ready = this.attach();
+      this.ready.catch(() => { this.ready = null; });
+    }
+    return this.ready;
+  }
+
+  private async attach(): Promise<void> {
+    const chan = num((await this.nvim.request('nvim_get_api_info', []) as unknown[])[0], 'channel id');
+    const info = rec(await this.bridge.call('claude_worktrees', '_attach', chan, this.method), '_attach');
+    this.config = parseConfig(info.config);
+    this.logDir = str(info.log_dir, 'log_dir');
+    this.log = new FileLogger(path.join(this.logDir, 'claude-worktrees.log'));
+    this.log.info(`attached on channel ${chan} (node ${process.version}, pid ${process.pid})`);
+    this.manager = new InstanceManager({
+      editorFor: (root, name) => this.editorFor(root, name),
+      logFor: (name) => new FileLogger(path.join(this.logDir, `${name.replace(/[^\w.-]+/g, '_')}.log`), name),
+      ideName: (name, branch) => `Neovim (${name}${branch ? '@' + branch : ''})`,
+      portRange: this.config.portRange,
+      onChange: () => this.pushState(),
+      log: this.log,
+    });
+  }
+
+  private editorFor(root: string, name: string): NvimEditor {
+    const ed = new NvimEditor(this.bridge, root, this.diffs, this.log.child(name), (file, contents) =>
+      this.reloadWhenWritten(file, contents));
+    this.editors.set(root, ed);
+    return ed;
+  }
+
+  /** Report an error to the user and the log. Never throws. */
+  report(what: string, err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    this.log.error(what, err);
+    this.bridge.notify(`${what}: ${msg}`, 'error');
+  }
+
+  /** Push every instance's snapshot to Lua, coalesced to one call per tick. */
+  pushState(): void {
+    if (this.pushQueued) return;
+    this.pushQueued = true;
+    setImmediate(() => {
+      this.pushQueued = false;
+      const instances = this.manager ? this.manager.list().map((i) => i.snapshot()) : [];
+      this.bridge.call('claude_worktrees', '_set_state', { instances }).catch((e) => this.log.warn('state push failed', e));
+    });
+  }
+
+  /** Where the user is, asked while Neovim still waits on the command (no race with later input). */
+  async context(): Promise<Context> {
+    const c = rec(await this.bridge.call('claude_worktrees', 'context'), 'context');
+    return {
+      file: optStr(c.file) ?? '',
+      cwd: str(c.cwd, 'cwd'),
+      termRoot: optStr(c.term_root) ?? '',
+      diffId: optStr(c.diff_id) ?? '',
+    };
+  }
+
+  /** The worktree a command acts on: the Claude terminal's own, else the buffer's file, else cwd. */
+  private async worktreeFor(ctx: Context): Promise<{ root: string; branch: string }> {
+    if (ctx.termRoot) {
+      const inst = this.manager.get(ctx.termRoot);
+      if (inst) return { root: inst.root, branch: inst.branch };
+    }
+    const dir = ctx.file ? path.dirname(ctx.file) : ctx.cwd;
+    const wt = await worktreeOf(dir);
+    if (!wt.isGit && ctx.file) return worktreeOf(ctx.cwd);
+    return wt;
+  }
+
+  private async current(ctx: Context): Promise<Instance | undefined> {
+    const wt = await this.worktreeFor(ctx);
+    return this.manager.get(wt.root);
+  }
+
+  private named(name: string): Instance {
+    const inst = this.manager.byName(name);
+    if (!inst) throw new Error(`no instance named '${name}' (see :ClaudeCodeList)`);
+    return inst;
+  }
+
+  // ---- commands -------------------------------------------------------------------------
+
+  async claudeCode(ctx: Context, rawArgs: unknown): Promise<void> {
+    const wt = await this.worktreeFor(ctx);
+    const inst = await this.manager.ensure(wt.root, wt.branch);
+    if (inst.state !== 'running') {
+      await this.startClaude(inst, fargs(rawArgs));
+      return;
+    }
+    if (this.launching.has(inst.root)) return;
+    await this.bridge.call('claude_worktrees.terminal', 'toggle', inst.root);
+  }
+
+  /** One launch per worktree at a time, however fast the commands come. */
+  private startClaude(inst: Instance, args: string[]): Promise<void> {
+    let p = this.launching.get(inst.root);
+    if (!p) {
+      p = this.launch(inst, args).finally(() => this.launching.delete(inst.root));
+      this.launching.set(inst.root, p);
+    }
+    return p;
+  }
+
+  private async launch(inst: Instance, args: string[]): Promise<void> {
+    const argv = claudeArgv(this.config.cmd, args);
+    const full = claudeEnv(inst.server.port, process.env, this.config.env);
+    // termopen merges env into Neovim's own: pass only what we set.
+    const env: Record<string, string> = { ...this.config.env };
+    for (const k of ['CLAUDE_CODE_SSE_PORT', 'ENABLE_IDE_INTEGRATION', 'FORCE_CODE_TERMINAL', 'no_proxy', 'NO_PROXY']) {
+      env[k] = full[k];
+    }
+    const r = rec(await this.bridge.call('claude_worktrees.terminal', 'open', {
+      key: inst.root, name: inst.name, argv, cwd: inst.root, env,
+    }), 'terminal.open');
+    if (r.ok !== true) throw new Error(optStr(r.err) ?? 'could not start claude');
+    inst.processStarted(num(r.pid, 'pid'), num(r.buf, 'buf'));
+    this.log.info(`started ${argv.join(' ')} for ${inst.name} (pid ${r.pid}, port ${inst.server.port})`);
+    this.pushState();
+  }
+
+  async list(ctx: Context): Promise<void> {
+    const cur = await this.current(ctx).catch(() => undefined);
+    const all = this.manager.list();
+    if (all.length === 0) {
+      await this.bridge.echo([[['claude-worktrees: no instances', 'Comment']]]);
+      return;
+    }
+    const lines: Array<Array<[string, string]>> = [[
+      ['  name                 branch           port   pid      state     connected  worktree', 'Title'],
+    ]];
+    for (const i of all) {
+      const s = i.snapshot();
+      const mark = i === cur ? '> ' : '  ';
+      const pid = s.claudePid ?? s.pid;
+      lines.push([[
+        `${mark}${s.name.padEnd(20)} ${(s.branch || '-').padEnd(16)} ${String(s.port).padEnd(6)} ${String(pid ?? '-').padEnd(8)} ` +
+          `${(s.state + (s.exitCode !== null ? `(${s.exitCode})` : '')).padEnd(9)} ${(s.connected ? 'yes' : 'no').padEnd(10)} ${s.root}`,
+        i === cur ? 'Identifier' : 'Normal',
+      ]]);
+    }
+    await this.bridge.echo(lines);
+  }
+
+  async switchTo(_ctx: Context, rawArgs: unknown): Promise<void> {
+    const name = fargs(rawArgs)[0];
+    if (!name) {
+      await this.bridge.call('claude_worktrees', 'pick');
+      return;
+    }
+    const inst = this.named(name);
+    const shown = await this.bridge.call('claude_worktrees.terminal', 'show', inst.root);
+    if (shown !== true) await this.startClaude(inst, []);
+  }
+
+  async kill(ctx: Context, rawArgs: unknown): Promise<void> {
+    const name = fargs(rawArgs)[0];
+    const inst = name ? this.named(name) : await this.current(ctx);
+    if (!inst) throw new Error('no Claude instance for this worktree');
+    await this.end([inst]);
+  }
+
+  async killAll(): Promise<void> {
+    await this.end(this.manager.list());
+  }
+
+  private async end(insts: Instance[]): Promise<void> {
+    const ended: string[] = [];
+    for (const inst of insts) {
+      const pid = inst.process?.pid;
+      await this.bridge.call('claude_worktrees.terminal', 'close', inst.root).catch(() => false);
+      await this.manager.kill(inst);
+      this.editors.delete(inst.root);
+      ended.push(`${inst.name} (${pid ? `pid ${pid}, ` : ''}port ${inst.server.port})`);
+    }
+    this.bridge.notify(ended.length ? `ended ${ended.join(', ')}` : 'no instances to end');
+  }
+
+  async send(ctx: Context, rawRange: unknown): Promise<void> {
+    if (!ctx.file) throw new Error('this buffer has no file to send');
+    const range = Array.isArray(rawRange) && rawRange.length === 2 ? rawRange.map(Number) : null;
+    await this.mention(ctx, ctx.file, range ? range[0] - 1 : undefined, range ? range[1] - 1 : undefined);
+  }
+
+  async add(ctx: Context, rawArgs: unknown): Promise<void> {
+    const [p, start, end] = fargs(rawArgs);
+    if (!p) throw new Error('usage: :ClaudeCodeAdd {path} [start-line] [end-line]');
+    const abs = path.resolve(ctx.cwd, p);
+    if (!fs.existsSync(abs)) throw new Error(`no such file or directory: ${abs}`);
+    const isDir = fs.statSync(abs).isDirectory();
+    const toLine = (s: string | undefined): number | undefined => {
+      if (s === undefined) return undefined;
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`line numbers start at 1: '${s}'`);
+      return n - 1;
+    };
+    const ls = toLine(start);
+    const le = toLine(end) ?? ls;
+    await this.mention({ ...ctx, file: abs }, isDir ? abs + '/' : abs, ls, le);
+  }
+
+  /** at_mentioned to the claude of the file's worktree; queued until it connects. */
+  private async mention(ctx: Context, file: string, lineStart?: number, lineEnd?: number): Promise<void> {
+    const wt = await worktreeOf(path.dirname(file.replace(/\/$/, '')));
+    const inst = await this.manager.ensure(wt.root, wt.branch);
+    inst.server.atMention({ filePath: file, lineStart, lineEnd });
+    if (inst.state !== 'running') await this.startClaude(inst, []);
+    else if (!ctx.termRoot) await this.bridge.call('claude_worktrees.terminal', 'show', inst.root);
+  }
+
+  async diffDecide(ctx: Context, action: 'accept' | 'reject'): Promise<void> {
+    if (!ctx.diffId) throw new Error('not in a Claude diff');
+    await this.bridge.call('claude_worktrees.diff', 'decide', ctx.diffId, action);
+  }
+
+  async status(ctx: Context): Promise<void> {
+    const inst = await this.current(ctx);
+    if (!inst) {
+      await this.bridge.echo([[['claude-worktrees: no instance for this worktree (:ClaudeCode starts one)', 'Comment']]]);
+      return;
+    }
+    const s = inst.snapshot();
+    const rows: Array<[string, string]> = [
+      ['name', s.name], ['worktree', s.root], ['branch', s.branch || '-'], ['state', s.state],
+      ['exit code', s.exitCode === null ? '-' : String(s.exitCode)],
+      ['connected', s.connected ? `yes (claude pid ${s.claudePid ?? '?'})` : 'no'],
+      ['terminal pid', s.pid === null ? '-' : String(s.pid)], ['port', String(s.port)], ['lock file', s.lockPath],
+      ['queued mentions', String(inst.server.queuedMentions)],
+      ['log', path.join(this.logDir, `${s.name.replace(/[^\w.-]+/g, '_')}.log`)],
+    ];
+    await this.bridge.echo(rows.map(([k, v]) => [[`${k.padEnd(16)}`, 'Title'], [v, 'Normal']]));
+  }
+
+  // ---- events from Lua ------------------------------------------------------------------
+
+  event(raw: unknown): void {
+    const list = Array.isArray(raw) ? raw : [raw];
+    for (const ev of list) {
+      if (!isRec(ev)) continue;
+      try {
+        this.handleEvent(ev);
+      } catch (err) {
+        this.report(`event ${String(ev.type)} failed`, err);
+      }
+    }
+  }
+
+  private handleEvent(ev: Record<string, unknown>): void {
+    switch (ev.type) {
+      case 'selection': {
+        const sel = parseSelection(ev.selection);
+        if (!sel || !this.manager) return;
+        // Only the instance whose worktree holds the file hears about it (longest root wins).
+        let best: Instance | undefined;
+        for (const i of this.manager.list()) {
+          if (isInside(i.root, sel.filePath) && (!best || i.root.length > best.root.length)) best = i;
+        }
+        if (!best) return;
+        const ed = this.editors.get(best.root);
+        if (ed) ed.latest = sel;
+        best.server.notify('selection_changed', sel);
+        return;
+      }
+      case 'diff': {
+        const d = this.diffs.open.get(str(ev.id, 'id'));
+        if (!d) return;
+        if (ev.action === 'accept') d.settle({ kind: 'accepted', contents: optStr(ev.contents) ?? d.req.newContents });
+        else d.settle({ kind: 'rejected' });
+        return;
+      }
+      case 'exit': {
+        const inst = this.manager?.get(str(ev.key, 'key'));
+        if (!inst) return;
+        const buf = typeof ev.buf === 'number' ? ev.buf : null;
+        if (buf !== null && inst.termBuf !== null && buf !== inst.termBuf) return; // an older terminal
+        inst.processExited(num(ev.code, 'code'));
+        this.log.info(`claude of ${inst.name} exited with ${ev.code}`);
+        this.pushState();
+        return;
+      }
+      default:
+        this.log.debug('unknown event', ev);
+    }
+  }
+
+  /** After an accepted diff, reload the file's buffer once claude has written it (or give up). */
+  private reloadWhenWritten(file: string, contents: string): void {
+    const deadline = Date.now() + 15_000;
+    const tick = () => {
+      let now: string | null = null;
+      try { now = fs.readFileSync(file, 'utf8'); } catch { /* not written yet */ }
+      // The CLI may drop a final newline (PROTOCOL.md §4): compare without it.
+      if (now !== null && now.replace(/\n$/, '') === contents.replace(/\n$/, '')) {
+        this.bridge.call('claude_worktrees.editor', 'reload', file).catch((e) => this.log.warn('reload failed', e));
+        return;
+      }
+      if (Date.now() < deadline) setTimeout(tick, 50).unref();
+    };
+    setTimeout(tick, 20).unref();
+  }
+
+  /** Synchronous teardown for 'disconnect' / SIGTERM / exit. */
+  disposeSync(): void {
+    try {
+      this.manager?.disposeSync();
+    } catch (err) {
+      this.log.error('dispose failed', err);
+    }
+  }
+
+}

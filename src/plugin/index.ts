@@ -1,0 +1,58 @@
+import type { NvimPlugin } from 'neovim';
+import { App, type Context } from './app';
+
+const COMPLETE = 'customlist,claude_worktrees#complete';
+
+/**
+ * Entry point the Node remote-plugin host calls. Every handler is async and reports its own
+ * errors: an exception escaping into the shared host would take every Node plugin down.
+ */
+export = function claudeWorktrees(plugin: NvimPlugin): void {
+  plugin.setOptions({ dev: false, alwaysInit: false });
+  const app = new App(plugin.nvim, `${plugin.filename}:function:ClaudeWorktreesEvent`);
+
+  /**
+   * Commands are sync only for as long as it takes to read the context (current buffer, cwd):
+   * later input cannot change which worktree a command acts on. The work itself then runs
+   * detached, so Neovim never waits on a server or a process. Nothing here may throw.
+   */
+  const command = (what: string, fn: (ctx: Context, ...a: unknown[]) => Promise<void>) => async (...a: unknown[]) => {
+    try {
+      await app.init();
+      const ctx = await app.context();
+      fn(ctx, ...a).catch((err) => app.report(what, err));
+    } catch (err) {
+      app.report(what, err);
+    }
+    return null;
+  };
+
+  plugin.registerCommand('ClaudeCode', command(':ClaudeCode', (c, a) => app.claudeCode(c, a)), { nargs: '*', sync: true });
+  plugin.registerCommand('ClaudeCodeList', command(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
+  plugin.registerCommand('ClaudeCodeSwitch', command(':ClaudeCodeSwitch', (c, a) => app.switchTo(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
+  plugin.registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
+  plugin.registerCommand('ClaudeCodeKillAll', command(':ClaudeCodeKillAll', () => app.killAll()), { sync: true });
+  plugin.registerCommand('ClaudeCodeSend', command(':ClaudeCodeSend', (c, r) => app.send(c, r)), { range: '', sync: true });
+  plugin.registerCommand('ClaudeCodeAdd', command(':ClaudeCodeAdd', (c, a) => app.add(c, a)), { nargs: '+', complete: 'file', sync: true });
+  plugin.registerCommand('ClaudeCodeDiffAccept', command(':ClaudeCodeDiffAccept', (c) => app.diffDecide(c, 'accept')), { sync: true });
+  plugin.registerCommand('ClaudeCodeDiffDeny', command(':ClaudeCodeDiffDeny', (c) => app.diffDecide(c, 'reject')), { sync: true });
+  plugin.registerCommand('ClaudeCodeStatus', command(':ClaudeCodeStatus', (c) => app.status(c)), { sync: true });
+
+  // Events from the Lua side (selection, diff decisions, terminal exits), sent by rpcnotify.
+  plugin.registerFunction('ClaudeWorktreesEvent', (args: unknown) => {
+    try {
+      app.event(Array.isArray(args) ? args[0] : args);
+    } catch (err) {
+      app.report('event', err);
+    }
+  }, { sync: false });
+
+  // On :qa the host sees 'disconnect' about 1 ms before SIGTERM: clean up synchronously in
+  // both, and at exit (idempotent), so no lock file or claude process outlives this Neovim.
+  plugin.nvim.on('disconnect', () => app.disposeSync());
+  process.once('SIGTERM', () => {
+    app.disposeSync();
+    process.exit(0);
+  });
+  process.once('exit', () => app.disposeSync());
+};

@@ -1,0 +1,204 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type {
+  DiffHandle, DiffOutcome, DiffRequest, DocumentState, Editor, FileDiagnostics,
+  OpenEditorTab, OpenFileRequest, Selection, Severity,
+} from '../ide/editor';
+import type { Bridge } from './bridge';
+import { arr, bool, isRec, num, optStr, rec, str } from './check';
+import { fileUri, isInside } from '../util/uri';
+import type { Logger } from '../util/log';
+
+/** A diff shown in Neovim; Lua reports the decision as an event that lands in settle(). */
+export class NvimDiff implements DiffHandle {
+  readonly outcome: Promise<DiffOutcome>;
+  private resolve!: (o: DiffOutcome) => void;
+  private reject!: (e: Error) => void;
+  private done = false;
+
+  constructor(readonly id: string, readonly req: DiffRequest, private readonly onClose: (d: NvimDiff) => void) {
+    this.outcome = new Promise<DiffOutcome>((res, rej) => { this.resolve = res; this.reject = rej; });
+  }
+
+  get settled(): boolean { return this.done; }
+
+  settle(o: DiffOutcome): void {
+    if (this.done) return;
+    this.done = true;
+    this.resolve(o);
+  }
+
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.reject(err);
+  }
+
+  close(): void {
+    this.settle({ kind: 'rejected', reason: 'closed' });
+    this.onClose(this);
+  }
+}
+
+const SEVERITIES: Severity[] = ['Error', 'Warning', 'Info', 'Hint'];
+
+/** Diff ids are global to this Neovim so Lua events can find their diff. */
+export class DiffTable {
+  private seq = 0;
+  readonly open = new Map<string, NvimDiff>();
+  nextId(): string { return `d${++this.seq}`; }
+}
+
+/**
+ * The Editor of ONE instance, backed by Neovim. Every method is one batched Lua call;
+ * getLatestSelection answers from the selection events Lua already pushed.
+ */
+export class NvimEditor implements Editor {
+  latest: Selection | null = null;
+
+  constructor(
+    private readonly bridge: Bridge,
+    private readonly root: string,
+    private readonly diffs: DiffTable,
+    private readonly log: Logger,
+    private readonly afterAccept: (file: string, contents: string) => void,
+  ) {}
+
+  openDiff(req: DiffRequest): DiffHandle {
+    const id = this.diffs.nextId();
+    const d = new NvimDiff(id, req, (x) => {
+      this.diffs.open.delete(x.id);
+      this.bridge.call('claude_worktrees.diff', 'close', x.id).catch((e) => this.log.warn('diff close failed', e));
+    });
+    this.diffs.open.set(id, d);
+    d.outcome.then((o) => {
+      this.diffs.open.delete(id);
+      if (o.kind === 'accepted') this.afterAccept(req.newFilePath, o.contents);
+    }, () => this.diffs.open.delete(id));
+    this.bridge
+      .call('claude_worktrees.diff', 'open', {
+        id, key: this.root, tab_name: req.tabName, file: req.newFilePath, new_text: req.newContents,
+      })
+      .then((r) => {
+        const res = rec(r, 'diff.open');
+        if (res.ok !== true) {
+          const msg = optStr(res.err) ?? 'could not open the diff';
+          this.bridge.notify(`${msg}`, 'warn');
+          d.fail(new Error(msg));
+        }
+      })
+      .catch((e: unknown) => {
+        this.log.error('diff.open failed', e);
+        this.bridge.notify(`could not show Claude's diff for ${req.newFilePath}: ${String(e)}`, 'error');
+        d.fail(e instanceof Error ? e : new Error(String(e)));
+      });
+    return d;
+  }
+
+  async openFile(req: OpenFileRequest): Promise<void> {
+    if (!fs.existsSync(req.filePath)) throw new Error(`File not found: ${req.filePath}`);
+    await this.bridge.call('claude_worktrees.editor', 'open_file', {
+      path: req.filePath,
+      start_line: req.startLine,
+      end_line: req.endLine,
+      start_text: req.startText,
+      end_text: req.endText,
+      select_to_eol: req.selectToEndOfLine,
+      make_frontmost: req.makeFrontmost,
+    });
+  }
+
+  async getOpenEditors(): Promise<OpenEditorTab[]> {
+    const list = arr(await this.bridge.call('claude_worktrees.editor', 'open_editors'), 'open_editors');
+    return list.map((v) => {
+      const e = rec(v, 'editor');
+      const p = str(e.path, 'path');
+      const tab = typeof e.tab === 'number' ? e.tab : 1;
+      const ft = optStr(e.filetype) ?? '';
+      return {
+        uri: fileUri(p),
+        isActive: bool(e.active, 'active'),
+        isPinned: false,
+        isPreview: false,
+        isDirty: bool(e.dirty, 'dirty'),
+        label: path.basename(p),
+        groupIndex: tab - 1,
+        viewColumn: tab,
+        isGroupActive: true,
+        fileName: p,
+        languageId: ft || 'plaintext',
+        lineCount: num(e.lines, 'lines'),
+        isUntitled: false,
+      };
+    });
+  }
+
+  async getDiagnostics(filePath: string | undefined): Promise<FileDiagnostics[]> {
+    const list = arr(await this.bridge.call('claude_worktrees.editor', 'diagnostics', filePath ?? null), 'diagnostics');
+    return list.map((v) => {
+      const f = rec(v, 'file');
+      return {
+        uri: fileUri(str(f.path, 'path')),
+        diagnostics: arr(f.diagnostics, 'diagnostics').map((dv) => {
+          const d = rec(dv, 'diagnostic');
+          const r = rec(d.range, 'range');
+          const s = rec(r.start, 'start');
+          const e = rec(r.end, 'end');
+          const sev = optStr(d.severity);
+          return {
+            message: str(d.message, 'message'),
+            severity: SEVERITIES.find((x) => x === sev) ?? 'Error',
+            range: {
+              start: { line: num(s.line, 'line'), character: num(s.character, 'character') },
+              end: { line: num(e.line, 'line'), character: num(e.character, 'character') },
+            },
+            source: optStr(d.source),
+            code: optStr(d.code),
+          };
+        }),
+      };
+    });
+  }
+
+  async getCurrentSelection(): Promise<Selection | null> {
+    const v = await this.bridge.call('claude_worktrees.selection', 'compute');
+    const sel = parseSelection(v);
+    return sel && isInside(this.root, sel.filePath) ? sel : null;
+  }
+
+  getLatestSelection(): Selection | null {
+    return this.latest;
+  }
+
+  async checkDocumentDirty(filePath: string): Promise<DocumentState | null> {
+    const v = await this.bridge.call('claude_worktrees.editor', 'doc_state', filePath);
+    if (!isRec(v)) return null;
+    return { isDirty: bool(v.dirty, 'dirty'), isUntitled: bool(v.untitled, 'untitled') };
+  }
+
+  async saveDocument(filePath: string): Promise<boolean> {
+    return (await this.bridge.call('claude_worktrees.editor', 'save', filePath)) === true;
+  }
+}
+
+/** A selection table from Lua, validated; null for anything else. */
+export function parseSelection(v: unknown): Selection | null {
+  if (!isRec(v)) return null;
+  try {
+    const sel = rec(v.selection, 'selection');
+    const s = rec(sel.start, 'start');
+    const e = rec(sel.end, 'end');
+    return {
+      text: str(v.text, 'text'),
+      filePath: str(v.filePath, 'filePath'),
+      fileUrl: str(v.fileUrl, 'fileUrl'),
+      selection: {
+        start: { line: num(s.line, 'line'), character: num(s.character, 'character') },
+        end: { line: num(e.line, 'line'), character: num(e.character, 'character') },
+        isEmpty: bool(sel.isEmpty, 'isEmpty'),
+      },
+    };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,157 @@
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, versionOf, REPO, type TestNvim } from '../helpers/nvim';
+import { waitFor } from '../helpers/waitFor';
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
+
+interface Snap { name: string; root: string; branch: string; port: number; pid: number | null; claudePid: number | null; state: string; connected: boolean; current: boolean }
+
+function frames(log: string): Array<{ pid: number; cwd: string; event: string; frame?: { method?: string; params?: Record<string, unknown> } }> {
+  if (!fs.existsSync(log)) return [];
+  return fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) => {
+  let t: TestNvim;
+  let repo: ReturnType<typeof makeRepoWithWorktree>;
+  let log: string;
+
+  const instances = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
+
+  beforeEach(async () => {
+    repo = makeRepoWithWorktree();
+    log = path.join(repo.base, 'claude.jsonl');
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} } })`);
+  });
+
+  afterEach(async () => {
+    if (t && t.proc.exitCode === null) await t.quit();
+  });
+
+  it(`runs on ${versionOf(bin)}: two worktrees get two instances, routed by the current buffer`, async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await waitFor(async () => (await instances()).find((i) => i.root === repo.a && i.connected), 'instance A connected', 15_000);
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.b}/hello.txt`);
+    await t.cmd('ClaudeCode --resume x');
+    const all = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 2 && l.every((i) => i.connected) ? l : null;
+    }, 'both instances connected', 15_000);
+
+    const a = all.find((i) => i.root === repo.a)!;
+    const b = all.find((i) => i.root === repo.b)!;
+    expect(a.port).not.toBe(b.port);
+    expect(a.branch).toBe('main');
+    expect(b.branch).toBe('feat');
+    expect(a.name).toBe('proj');
+    expect(b.name).toBe('proj-feat');
+    // The pid claude reported over its own socket is the process its terminal runs.
+    expect(a.claudePid).toBe(a.pid);
+    expect(b.claudePid).toBe(b.pid);
+
+    const locks = lockFiles(t.lockDir);
+    expect(locks).toHaveLength(2);
+    const byRoot = new Map(locks.map((l) => [l.body.workspaceFolders[0], l]));
+    expect(byRoot.get(repo.a)!.file).toBe(path.join(t.lockDir, `${a.port}.lock`));
+    expect(byRoot.get(repo.b)!.file).toBe(path.join(t.lockDir, `${b.port}.lock`));
+    for (const l of locks) {
+      expect(l.body.workspaceFolders).toHaveLength(1);
+      expect(fs.statSync(l.file).mode & 0o777).toBe(0o600);
+    }
+    expect(fs.statSync(t.lockDir).mode & 0o777).toBe(0o700);
+    expect(byRoot.get(repo.b)!.body.ideName).toBe('Neovim (proj-feat@feat)');
+
+    // Each claude ran in its own worktree, with its own port and the args given.
+    const starts = frames(log).filter((f) => f.event === 'start') as Array<{ cwd: string; args: string[]; port: string }>;
+    expect(starts.map((s) => s.cwd).sort()).toEqual([repo.a, repo.b].sort());
+    expect(starts.find((s) => s.cwd === repo.b)!.args).toEqual(['--resume', 'x']);
+    expect(starts.find((s) => s.cwd === repo.b)!.port).toBe(String(b.port));
+
+    // The current buffer decides which instance is "current".
+    expect((await instances()).find((i) => i.current)?.root).toBe(repo.b);
+    // Terminal buffers say which worktree they belong to.
+    const termRoots = await t.lua<string[]>(`local out = {}
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.bo[b].buftype == 'terminal' then table.insert(out, vim.b[b].claude_worktrees_root) end
+      end
+      table.sort(out) return out`);
+    expect(termRoots).toEqual([repo.a, repo.b].sort());
+  }, 60_000);
+
+  it('sends a selection in worktree A to A only, and mentions relative to the worktree', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.b}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const all = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 2 && l.every((i) => i.connected) ? l : null;
+    }, 'both connected', 15_000);
+    const a = all.find((i) => i.root === repo.a)!;
+    const b = all.find((i) => i.root === repo.b)!;
+
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('stopinsert');
+    await t.nvim.input('gg0vj');
+    const sel = await waitFor(() => frames(log).find((f) => f.pid === a.pid && f.frame?.method === 'selection_changed'
+      && (f.frame.params as { selection: { isEmpty: boolean } }).selection.isEmpty === false), 'selection_changed at A', 10_000);
+    expect(sel.frame!.params).toMatchObject({
+      text: 'hello\nw',
+      filePath: `${repo.a}/hello.txt`,
+      selection: { start: { line: 0, character: 0 }, end: { line: 1, character: 1 }, isEmpty: false },
+    });
+    await t.nvim.input('<Esc>');
+    // B never heard of A's selection.
+    expect(frames(log).filter((f) => f.pid === b.pid && f.frame?.method === 'selection_changed')
+      .every((f) => String((f.frame!.params as { filePath: string }).filePath).startsWith(repo.b))).toBe(true);
+
+    await t.cmd('2ClaudeCodeSend');
+    const m = await waitFor(() => frames(log).find((f) => f.pid === a.pid && f.frame?.method === 'at_mentioned'), 'at_mentioned at A');
+    expect(m.frame!.params).toEqual({ filePath: 'hello.txt', lineStart: 1, lineEnd: 1 });
+    await t.cmd(`ClaudeCodeAdd ${repo.b}/src`);
+    const m2 = await waitFor(() => frames(log).find((f) => f.pid === b.pid && f.frame?.method === 'at_mentioned'), 'at_mentioned at B');
+    expect(m2.frame!.params).toEqual({ filePath: 'src/' });
+    expect(frames(log).filter((f) => f.frame?.method === 'at_mentioned')).toHaveLength(2);
+  }, 60_000);
+
+  it('kill ends one instance; :qa leaves no lock file, no port, no process', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.b}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const all = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 2 && l.every((i) => i.connected) ? l : null;
+    }, 'both connected', 15_000);
+    const a = all.find((i) => i.root === repo.a)!;
+    const b = all.find((i) => i.root === repo.b)!;
+
+    await t.cmd('ClaudeCodeKill proj-feat');
+    await waitFor(async () => (await instances()).length === 1, 'B gone from state');
+    await waitFor(() => !pidAlive(b.pid!), 'B process ended');
+    expect(lockFiles(t.lockDir).map((l) => l.body.workspaceFolders[0])).toEqual([repo.a]);
+    expect(await portOpen(b.port)).toBe(false);
+    expect(pidAlive(a.pid!)).toBe(true);
+
+    const code = await t.quit();
+    expect(code).toBe(0);
+    await waitFor(() => lockFiles(t.lockDir).length === 0, 'no lock files after :qa');
+    await waitFor(() => !pidAlive(a.pid!), 'A process ended after :qa');
+    expect(await portOpen(a.port)).toBe(false);
+  }, 60_000);
+});
