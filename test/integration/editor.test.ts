@@ -1,0 +1,133 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { lockFiles, makeRepoWithWorktree, manifestFor, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { McpClient } from '../helpers/mcpClient';
+import { waitFor } from '../helpers/waitFor';
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
+
+describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) => {
+  let t: TestNvim;
+  let repo: ReturnType<typeof makeRepoWithWorktree>;
+  let client: McpClient;
+
+  beforeEach(async () => {
+    repo = makeRepoWithWorktree();
+    const log = path.join(repo.base, 'claude.jsonl');
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} } })`);
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const lock = await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
+    const port = Number(path.basename(lock.file, '.lock'));
+    client = await McpClient.connect(port, lock.body.authToken);
+    await t.cmd('stopinsert');
+    await t.cmd('wincmd p'); // back to the code window
+  });
+
+  afterEach(async () => {
+    client?.close();
+    if (t && t.proc.exitCode === null) await t.quit();
+  });
+
+  const diffWindows = () => t.lua<number>(`local n = 0
+    for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+      if vim.b[vim.api.nvim_win_get_buf(w)].claude_worktrees_diff then n = n + 1 end
+    end return n`);
+
+  it('the manifest registers every command', () => {
+    const manifest = fs.readFileSync(manifestFor(bin), 'utf8');
+    for (const c of ['ClaudeCode', 'ClaudeCodeList', 'ClaudeCodeSwitch', 'ClaudeCodeKill', 'ClaudeCodeKillAll', 'ClaudeCodeSend',
+      'ClaudeCodeAdd', 'ClaudeCodeDiffAccept', 'ClaudeCodeDiffDeny', 'ClaudeCodeStatus']) {
+      expect(manifest).toContain(`'name': '${c}', 'type': 'command'`);
+    }
+  });
+
+  it('openDiff: shows a diff beside the code, accept returns the user-edited proposal', async () => {
+    const file = path.join(repo.a, 'hello.txt');
+    const reply = client.call('openDiff', {
+      old_file_path: file, new_file_path: file, new_file_contents: 'hello\nthere\n', tab_name: 'T1',
+    });
+    await waitFor(async () => (await diffWindows()) === 2, 'two diff windows');
+    // Never inside the terminal window; the proposal keeps the file's filetype handling.
+    const info = await t.lua<{ bt: string; lines: string[] }>(`local b = vim.api.nvim_get_current_buf()
+      return { bt = vim.bo[b].buftype, lines = vim.api.nvim_buf_get_lines(b, 0, -1, false) }`);
+    expect(info).toEqual({ bt: 'acwrite', lines: ['hello', 'there'] });
+    await t.lua(`vim.api.nvim_buf_set_lines(0, 1, 2, false, { 'edited by user' })`);
+    await t.cmd('ClaudeCodeDiffAccept');
+    expect(await reply).toEqual(['FILE_SAVED', 'hello\nedited by user\n']);
+    await waitFor(async () => (await diffWindows()) === 0, 'diff closed');
+    // The plugin never writes the file itself: the CLI does.
+    expect(fs.readFileSync(file, 'utf8')).toBe('hello\nworld\n');
+    // Once "claude" writes it, the unmodified buffer is reloaded.
+    fs.writeFileSync(file, 'hello\nedited by user\n');
+    await waitFor(async () => (await t.lua<string[]>(`return vim.api.nvim_buf_get_lines(vim.fn.bufnr(${JSON.stringify(file)}), 0, -1, false)`))[1] === 'edited by user', 'buffer reloaded');
+  }, 30_000);
+
+  it('openDiff: :w accepts, deny and closing the proposal reject, close_tab rejects a pending diff', async () => {
+    const file = path.join(repo.a, 'new.txt');
+    const r1 = client.call('openDiff', { old_file_path: file, new_file_path: file, new_file_contents: 'brand new\n', tab_name: 'N' });
+    await waitFor(async () => (await diffWindows()) === 2, 'diff for a new file');
+    await t.cmd('write');
+    expect(await r1).toEqual(['FILE_SAVED', 'brand new\n']);
+    expect(fs.existsSync(file)).toBe(false);
+
+    const hello = path.join(repo.a, 'hello.txt');
+    const r2 = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'x\n', tab_name: 'D' });
+    await waitFor(async () => (await diffWindows()) === 2, 'diff 2');
+    await t.cmd('ClaudeCodeDiffDeny');
+    expect(await r2).toEqual(['DIFF_REJECTED', 'D']);
+
+    const r3 = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'y\n', tab_name: 'Q' });
+    await waitFor(async () => (await diffWindows()) === 2, 'diff 3');
+    await t.cmd('quit');
+    expect(await r3).toEqual(['DIFF_REJECTED', 'Q']);
+
+    const r4 = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'z\n', tab_name: 'C' });
+    await waitFor(async () => (await diffWindows()) === 2, 'diff 4');
+    expect(await client.call('close_tab', { tab_name: 'C' })).toEqual(['TAB_CLOSED']);
+    expect(await r4).toEqual(['DIFF_REJECTED', 'C']);
+    await waitFor(async () => (await diffWindows()) === 0, 'diff 4 closed');
+    expect(fs.readFileSync(hello, 'utf8')).toBe('hello\nworld\n');
+  }, 30_000);
+
+  it('openDiff refuses (error reply, buffer untouched) when the buffer has unsaved changes', async () => {
+    const hello = path.join(repo.a, 'hello.txt');
+    await t.cmd(`edit ${hello}`);
+    await t.lua(`vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'unsaved work' })`);
+    await expect(client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'x\n', tab_name: 'M' }))
+      .rejects.toThrow(/unsaved changes/);
+    expect(await diffWindows()).toBe(0);
+    expect(await t.lua<string[]>('return vim.api.nvim_buf_get_lines(0, 0, -1, false)')).toEqual(['unsaved work', 'world']);
+    const dirty = JSON.parse((await client.call('checkDocumentDirty', { filePath: hello }))[0]);
+    expect(dirty).toEqual({ success: true, filePath: hello, isDirty: true, isUntitled: false });
+  }, 30_000);
+
+  it('answers getOpenEditors, getDiagnostics, getWorkspaceFolders, selection and saveDocument from Neovim', async () => {
+    const hello = path.join(repo.a, 'hello.txt');
+    await t.cmd(`edit ${path.join(repo.a, 'src/main.ts')}`);
+    await t.cmd(`edit ${hello}`);
+    const tabs = JSON.parse((await client.call('getOpenEditors', {}))[0]).tabs as Array<{ fileName: string; isActive: boolean }>;
+    expect(tabs.map((x) => x.fileName).sort()).toEqual([hello, path.join(repo.a, 'src/main.ts')].sort());
+    expect(tabs.find((x) => x.isActive)!.fileName).toBe(hello);
+
+    await t.lua(`local ns = vim.api.nvim_create_namespace('t')
+      vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'héllo wörld' })
+      vim.diagnostic.set(ns, 0, { { lnum = 0, col = 7, end_col = 13, message = 'bad', severity = vim.diagnostic.severity.WARN, source = 'test' } })`);
+    const diags = JSON.parse((await client.call('getDiagnostics', { uri: `file://${hello}` }))[0]);
+    // Byte columns 7..13 of "héllo wörld" are UTF-16 6..11.
+    expect(diags).toEqual([{ uri: `file://${hello}`, diagnostics: [{ message: 'bad', severity: 'Warning', source: 'test',
+      range: { start: { line: 0, character: 6 }, end: { line: 0, character: 11 } } }] }]);
+    expect(JSON.parse((await client.call('getDiagnostics', { uri: `file://${repo.a}/none.txt` }))[0])).toEqual([]);
+
+    const ws = JSON.parse((await client.call('getWorkspaceFolders', {}))[0]);
+    expect(ws.folders).toEqual([{ name: 'proj', uri: `file://${repo.a}`, path: repo.a }]);
+
+    await t.lua('vim.api.nvim_win_set_cursor(0, {1, 7})');
+    const sel = JSON.parse((await client.call('getCurrentSelection', {}))[0]);
+    expect(sel).toMatchObject({ success: true, filePath: hello, selection: { start: { line: 0, character: 6 }, isEmpty: true } });
+
+    const saved = JSON.parse((await client.call('saveDocument', { filePath: hello }))[0]);
+    expect(saved.success).toBe(true);
+    expect(fs.readFileSync(hello, 'utf8')).toBe('héllo wörld\nworld\n');
+  }, 30_000);
+});
