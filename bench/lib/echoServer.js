@@ -1,0 +1,46 @@
+'use strict';
+// The WebSocket floor: a bare `ws` server on 127.0.0.1 that sends every frame straight back.
+// Same `ws` package and options as the IDE server (no deflate, answers 'mcp'), no auth, no JSON.
+// A text frame that starts with '#<n>;' is answered with n bytes instead of itself: the floor of
+// an exchange with a small request and a large reply (a tool call's shape), still no JSON work.
+const http = require('http');
+const { WebSocketServer } = require('ws');
+
+async function startEchoServer() {
+  const server = http.createServer();
+  const wss = new WebSocketServer({
+    server,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has('mcp') ? 'mcp' : false),
+  });
+  const replies = new Map();
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary && data[0] === 0x23 /* # */) {
+        const n = Number.parseInt(data.toString('latin1', 1, 12), 10);
+        let reply = replies.get(n);
+        if (reply === undefined) replies.set(n, (reply = 'x'.repeat(n)));
+        ws.send(reply);
+        return;
+      }
+      ws.send(data, { binary: isBinary });
+    });
+  });
+  wss.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, resolve);
+  });
+  return {
+    url: `ws://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    }),
+  };
+}
+
+module.exports = { startEchoServer };

@@ -1,0 +1,282 @@
+'use strict';
+// npm run bench  (= npm run build && node bench/run.js)
+//
+// Every figure of this plugin beside the physical floor measured in the same run (raw ws echo,
+// raw Neovim RPC round trip), as a ratio, against the goals of issues 2, 3 and 5. Loopback only,
+// bounded loops, exits by itself. Not a test: it never fails on a missed goal (exit code 0 unless
+// the bench itself broke). Methods: bench/README.md.
+//
+// Knobs (env): BENCH_CALLS (sequential calls per figure, default 2000), BENCH_ROUNDS (interleaved
+// rounds they are split into, default 5), BENCH_WARMUP (default 200), BENCH_INFLIGHT_TOTAL
+// (default 4000), BENCH_NVIM_CALLS (default 500), BENCH_STARTS (default 50), NVIM_BIN,
+// BENCH_JSON=<file> (also write the raw summary as JSON).
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+// Never touch the real ~/.claude: the lock files of this run go to a temp dir, and so would
+// anything that falls back to HOME or CLAUDE_CONFIG_DIR. Set before loading any dist module.
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-bench-'));
+process.env.HOME = path.join(TMP, 'home');
+process.env.CLAUDE_CONFIG_DIR = path.join(TMP, 'claude');
+fs.mkdirSync(process.env.HOME, { recursive: true });
+const LOCK_DIR = path.join(TMP, 'claude', 'ide');
+
+// The `neovim` client replaces console.log (stdout is its RPC channel inside a host): print
+// through stdout directly.
+const out = (s = '') => process.stdout.write(`${s}\n`);
+
+const REPO = path.resolve(__dirname, '..');
+const { IdeServer, AUTH_HEADER } = require(path.join(REPO, 'dist', 'ide', 'server.js'));
+const { summarize } = require('./lib/stats');
+const { BenchEditor, msgLenForReply } = require('./lib/fakeEditor');
+const { connect, SeqClient, inflightRun } = require('./lib/wsClient');
+const { startEchoServer } = require('./lib/echoServer');
+const { nvimRoundTrips } = require('./lib/nvimRpc');
+
+const int = (name, dflt) => {
+  const v = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+const CALLS = int('BENCH_CALLS', 2000);
+const ROUNDS = int('BENCH_ROUNDS', 5);
+const WARMUP = int('BENCH_WARMUP', 200);
+const INFLIGHT = 16;
+const INFLIGHT_TOTAL = int('BENCH_INFLIGHT_TOTAL', 4000);
+const NVIM_CALLS = int('BENCH_NVIM_CALLS', 500);
+const STARTS = int('BENCH_STARTS', 50);
+
+// A watchdog: the bench always ends, even if a socket or Neovim hangs.
+const watchdog = setTimeout(() => {
+  process.stderr.write('bench: watchdog fired after 300 s, giving up\n');
+  cleanup();
+  process.exit(1);
+}, 300_000);
+
+function cleanup() {
+  try { fs.rmSync(TMP, { recursive: true, force: true }); } catch { /* best effort */ }
+}
+
+const ECHO_SIZES = [128, 8 * 1024, 48 * 1024];
+const sizeLabel = (b) => (b >= 1024 ? `${Math.round(b / 1024)} KiB` : `${b} B`);
+const kb = (b) => (b >= 1000 ? `${(b / 1000).toFixed(1)} KB` : `${b} B`);
+
+/** The echo payload closest to `bytes` on a log scale. */
+function matchingEcho(bytes) {
+  let best = ECHO_SIZES[0];
+  for (const s of ECHO_SIZES) {
+    if (Math.abs(Math.log(s / bytes)) < Math.abs(Math.log(best / bytes))) best = s;
+  }
+  return best;
+}
+
+async function mcpHandshake(client) {
+  const init = await client.roundTrip(JSON.stringify({
+    jsonrpc: '2.0', id: 0, method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cw-bench', version: '0' } },
+  }));
+  const reply = JSON.parse(init.data.toString());
+  if (!reply.result) throw new Error(`initialize failed: ${init.data}`);
+  client.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+}
+
+function toolFrame(id, name, args) {
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+}
+
+async function main() {
+  const t0 = Date.now();
+  const root = path.join(TMP, 'worktree');
+  fs.mkdirSync(root);
+  // Issue 5's shape: 20 buffers; 200 diagnostics in a 46 KB reply.
+  const msgLen = msgLenForReply(root, 200, 10, 46_000);
+  const editor = new BenchEditor(root, { tabs: 20, diagnostics: 200, diagnosticFiles: 10, msgLen });
+
+  const echo = await startEchoServer();
+  const server = await IdeServer.start({
+    workspaceFolder: root, ideName: 'Neovim (bench@main)', editor, lockDir: LOCK_DIR,
+  });
+  const url = `ws://127.0.0.1:${server.port}`;
+  const headers = { [AUTH_HEADER]: server.authToken };
+
+  const echoClient = new SeqClient(await connect(echo.url));
+  const toolClient = new SeqClient(await connect(url, headers));
+  await mcpHandshake(toolClient);
+
+  // --- sequential cases, interleaved round by round so drift hits floor and plugin alike ---
+  const cases = [];
+  for (const size of ECHO_SIZES) {
+    const payload = 'x'.repeat(size);
+    cases.push({ key: `echo${size}`, size, client: echoClient, frame: () => payload, samples: [] });
+  }
+  let nextId = 1;
+  const tools = [
+    { key: 'getWorkspaceFolders', args: {}, goalMs: 0.13 },
+    { key: 'getOpenEditors', args: {}, goalMs: 0.44, note: '20 tabs' },
+    { key: 'getDiagnostics', args: {}, goalMs: 2.05, note: '200 diagnostics' },
+  ];
+  for (const t of tools) {
+    // Check the answer once (a bench of error replies would be worthless) and measure its size.
+    const { data } = await toolClient.roundTrip(toolFrame(nextId++, t.key, t.args));
+    const reply = JSON.parse(data.toString());
+    if (!reply.result || reply.result.isError) throw new Error(`${t.key} failed: ${data.toString().slice(0, 300)}`);
+    t.replyBytes = data.length;
+    cases.push({ key: t.key, tool: t, client: toolClient, frame: () => toolFrame(nextId++, t.key, t.args), samples: [] });
+    // Its exact-shape floor: a request of the same length answered by a reply of the same length.
+    const req = `#${t.replyBytes};`.padEnd(Buffer.byteLength(toolFrame(nextId, t.key, t.args)), ' ');
+    cases.push({ key: `shape:${t.key}`, client: echoClient, frame: () => req, samples: [] });
+  }
+
+  for (const c of cases) for (let i = 0; i < WARMUP; i++) await c.client.roundTrip(c.frame());
+  const perRound = Math.ceil(CALLS / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      for (let i = 0; i < perRound; i++) c.samples.push((await c.client.roundTrip(c.frame())).ns);
+    }
+  }
+  const S = Object.fromEntries(cases.map((c) => [c.key, summarize(c.samples)]));
+
+  // --- 16 in flight: getOpenEditors over the IDE server, and the 8 KiB echo as its floor ---
+  const idOf = (data) => {
+    const m = /"id":(\d+)/.exec(data.toString('latin1', 0, 48));
+    return m ? Number(m[1]) : -1;
+  };
+  const inflightTool = await connect(url, headers);
+  await mcpHandshake(new SeqClient(inflightTool));
+  // Interleaved rounds as for the sequential figures; calls/s = the median round, latencies pooled.
+  const oeBase = 1_000_000;
+  const toolRun = (total) => inflightRun(inflightTool, {
+    inflight: INFLIGHT, total,
+    makeFrame: (id) => toolFrame(oeBase + id, 'getOpenEditors', {}),
+    idOf: (d) => idOf(d) - oeBase,
+  });
+  const inflightEcho = await connect(echo.url);
+  const echoPayload = 'x'.repeat(8 * 1024);
+  const echoRun = (total) => inflightRun(inflightEcho, { inflight: INFLIGHT, total, makeFrame: () => echoPayload, idOf: null });
+  await toolRun(500);
+  await echoRun(500);
+  const perInflightRound = Math.ceil(INFLIGHT_TOTAL / ROUNDS);
+  const ifTool = { lat: [], rates: [] };
+  const ifEcho = { lat: [], rates: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [run, acc] of [[toolRun, ifTool], [echoRun, ifEcho]]) {
+      const res = await run(perInflightRound);
+      acc.lat.push(...res.latenciesNs);
+      acc.rates.push(perInflightRound / (res.elapsedNs / 1e9));
+    }
+  }
+  const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const inflight = {
+    tool: { ...summarize(ifTool.lat), perSec: medianOf(ifTool.rates), rates: ifTool.rates },
+    echo: { ...summarize(ifEcho.lat), perSec: medianOf(ifEcho.rates), rates: ifEcho.rates },
+  };
+  inflightTool.close();
+  inflightEcho.close();
+  await echoClient.close();
+  await toolClient.close();
+  await server.stop();
+  await echo.close();
+
+  // --- raw Neovim RPC round trip ---
+  let nvim;
+  try {
+    const r = await nvimRoundTrips(REPO, { warmup: 50, calls: NVIM_CALLS });
+    nvim = { ...summarize(r.samples), version: r.version, bin: r.bin };
+  } catch (err) {
+    nvim = { error: String(err && err.message || err) };
+  }
+
+  // --- IdeServer.start(): listen on loopback + stale-lock sweep + atomic lock file ---
+  const startNs = [];
+  const stopNs = [];
+  for (let i = 0; i < STARTS + 5; i++) {
+    const a = process.hrtime.bigint();
+    const s = await IdeServer.start({ workspaceFolder: root, ideName: 'Neovim (bench@main)', editor, lockDir: LOCK_DIR });
+    const b = process.hrtime.bigint();
+    if (!fs.existsSync(s.lockPath)) throw new Error('IdeServer.start returned before its lock file existed');
+    await s.stop();
+    const c = process.hrtime.bigint();
+    if (i >= 5) { startNs.push(Number(b - a)); stopNs.push(Number(c - b)); }
+  }
+  const starts = summarize(startNs);
+  const stops = summarize(stopNs);
+  const leftover = fs.existsSync(LOCK_DIR) ? fs.readdirSync(LOCK_DIR) : [];
+
+  // --- the table ---
+  const f = (ms) => (ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(0));
+  const rows = [];
+  const head = ['figure', 'plugin p50 / p99 (ms)', 'floor p50 / p99 (ms)', 'ratio p50 (shape)', 'goal', 'verdict'];
+  for (const size of ECHO_SIZES) {
+    const s = S[`echo${size}`];
+    const ref = { 128: 0.036, 8192: 0.12, 49152: 0.32 }[size];
+    rows.push([`floor: raw ws echo ${sizeLabel(size)}`, `${f(s.p50)} / ${f(s.p99)}`, `${f(s.p50)} / ${f(s.p99)}`, '1.00', `(issue 5 ref. machine: ${ref})`, '']);
+  }
+  if (nvim.error) rows.push(['floor: raw Neovim RPC round trip', `failed: ${nvim.error}`, '', '', '', '']);
+  else rows.push([`floor: raw Neovim RPC round trip (nvim_eval, ${nvim.version})`, `${f(nvim.p50)} / ${f(nvim.p99)}`, `${f(nvim.p50)} / ${f(nvim.p99)}`, '1.00', '(issue 5: 0.6-1.0 sync)', '']);
+  for (const t of tools) {
+    const s = S[t.key];
+    const fl = S[`echo${matchingEcho(t.replyBytes)}`];
+    const ratio = s.p50 / fl.p50;
+    const shape = S[`shape:${t.key}`];
+    const miss = [];
+    if (!(s.p50 < t.goalMs)) miss.push(`p50>=${t.goalMs}`);
+    // Under load the floor's own tail can be as wide: say so rather than blame the plugin alone.
+    if (!(s.p99 < 2 * s.p50)) miss.push(fl.p99 < 2 * fl.p50 ? 'p99>=2xp50' : 'p99>=2xp50 (floor too)');
+    if (!(ratio <= 1.5)) miss.push('ratio>1.5');
+    rows.push([
+      `tools/call ${t.key}${t.note ? ` (${t.note})` : ''}, ${kb(t.replyBytes)} reply`,
+      `${f(s.p50)} / ${f(s.p99)}`,
+      `${f(fl.p50)} / ${f(fl.p99)} (echo ${sizeLabel(matchingEcho(t.replyBytes))})`,
+      `${ratio.toFixed(2)} (${(s.p50 / shape.p50).toFixed(2)} vs ${f(shape.p50)})`,
+      `p50<${t.goalMs}, p99<2xp50, ratio<=1.5`,
+      miss.length ? `MISS ${miss.join(' ')}` : 'ok',
+    ]);
+  }
+  {
+    const it = inflight.tool;
+    const ie = inflight.echo;
+    const miss = [];
+    if (!(it.max < 10)) miss.push(ie.max < 10 ? 'stall>=10ms' : 'stall>=10ms (floor too)');
+    if (!(it.perSec > 2400)) miss.push('<=2400/s');
+    rows.push([
+      `getOpenEditors, ${INFLIGHT} in flight (${perInflightRound * ROUNDS} calls): calls/s; p50 / p99 / max`,
+      `${Math.round(it.perSec)}/s; ${f(it.p50)} / ${f(it.p99)} / ${f(it.max)}`,
+      `${Math.round(ie.perSec)}/s; ${f(ie.p50)} / ${f(ie.p99)} / ${f(ie.max)} (echo 8 KiB)`,
+      (it.perSec / ie.perSec).toFixed(2) + ' (thru)',
+      'max<10 ms, >2400/s (Lua ref.)',
+      miss.length ? `MISS ${miss.join(' ')}` : 'ok',
+    ]);
+  }
+  rows.push([
+    `IdeServer.start(): listening + lock file (${STARTS} starts)`,
+    `${f(starts.p50)} / ${f(starts.p99)}`,
+    '-', '-', 'p50<50 (issue 3, part of :ClaudeCode)',
+    (starts.p50 < 50 ? 'ok' : 'MISS') + (leftover.length ? ` (LEFTOVER LOCKS ${leftover.length})` : ''),
+  ]);
+
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  out(`claude-worktrees bench — node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ` +
+    `ws ${require('ws/package.json').version}, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}`);
+  out(`sequential: ${perRound * ROUNDS} calls per figure (${ROUNDS} interleaved rounds of ${perRound}, ${WARMUP} warmup); ` +
+    `Neovim RPC: ${NVIM_CALLS} calls (${nvim.bin ?? '?'}); IdeServer.stop() p50 ${f(stops.p50)} ms\n`);
+  out(line(head));
+  out(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) out(line(r));
+  out(`\nnot measured yet (need the Neovim editor path): selection tracking per cursor move, openDiff of 1 MiB, ` +
+    `memory per instance, :ClaudeCodeList with 50 instances, full :ClaudeCode to listening server. See bench/README.md.`);
+  out(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+  if (process.env.BENCH_JSON) {
+    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({
+      node: process.version, cpus: os.cpus().length, sequential: S, replyBytes: Object.fromEntries(tools.map((t) => [t.key, t.replyBytes])),
+      inflight, nvim, ideServerStart: starts, ideServerStop: stops,
+    }, null, 2));
+  }
+}
+
+main().then(
+  () => { clearTimeout(watchdog); cleanup(); process.exit(0); },
+  (err) => { clearTimeout(watchdog); process.stderr.write(`bench failed: ${err && err.stack || err}\n`); cleanup(); process.exit(1); },
+);
