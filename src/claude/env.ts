@@ -2,9 +2,9 @@ const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
 
 /** Add loopback to a no_proxy list so the CLI never sends its IDE socket through a proxy. */
 export function withLoopbackNoProxy(value: string | undefined): string {
-  const items = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const h of LOOPBACK) if (!items.includes(h)) items.push(h);
-  return items.join(',');
+  const items = new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  for (const h of LOOPBACK) items.add(h);
+  return [...items].join(',');
 }
 
 /** The environment a claude started for an instance needs (PROTOCOL.md §6), on top of base. */
@@ -19,7 +19,8 @@ export function claudeEnv(
   env.CLAUDE_CODE_SSE_PORT = String(port);
   env.ENABLE_IDE_INTEGRATION = 'true';
   env.FORCE_CODE_TERMINAL = 'true';
-  const noProxy = withLoopbackNoProxy(env.no_proxy ?? env.NO_PROXY);
+  // Keep the entries of both spellings: either may be the one a user set.
+  const noProxy = withLoopbackNoProxy([env.no_proxy, env.NO_PROXY].filter(Boolean).join(','));
   env.no_proxy = noProxy;
   env.NO_PROXY = noProxy;
   return env;

@@ -257,7 +257,7 @@ export class IdeServer extends EventEmitter {
     const frame = notificationFrame(method, params);
     let n = 0;
     for (const c of this.clients.values()) {
-      if (!c.initialized) continue;
+      if (!c.initialized || c.ws.readyState !== WebSocket.OPEN) continue;
       this.sendTo(c, frame);
       n++;
     }

@@ -12,7 +12,7 @@ export function uriOrPathToPath(value: string, base?: string): string {
     try {
       return fileURLToPath(value);
     } catch {
-      return value.slice('file://'.length);
+      return path.resolve(base ?? process.cwd(), value.slice('file://'.length));
     }
   }
   return path.resolve(base ?? process.cwd(), value);
@@ -21,5 +21,6 @@ export function uriOrPathToPath(value: string, base?: string): string {
 /** True when child is root itself or lies below it (string-wise, both absolute and normalized). */
 export function isInside(root: string, child: string): boolean {
   const rel = path.relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // '..hidden' is a name inside root; only '..' itself or '../…' leave it.
+  return rel === '' || (rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel));
 }

@@ -74,7 +74,7 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     expect(byRoot.get(repo.b)!.body.ideName).toBe('Neovim (proj-feat@feat)');
 
     // Each claude ran in its own worktree, with its own port and the args given.
-    const starts = frames(log).filter((f) => f.event === 'start') as Array<{ cwd: string; args: string[]; port: string }>;
+    const starts = frames(log).filter((f) => f.event === 'start') as unknown as Array<{ cwd: string; args: string[]; port: string }>;
     expect(starts.map((s) => s.cwd).sort()).toEqual([repo.a, repo.b].sort());
     expect(starts.find((s) => s.cwd === repo.b)!.args).toEqual(['--resume', 'x']);
     expect(starts.find((s) => s.cwd === repo.b)!.port).toBe(String(b.port));
