@@ -47,14 +47,7 @@ function M.open(spec)
   if vim.fn.filereadable(file) == 1 then old_lines = vim.fn.readfile(file) end
   local new_lines, eol = split_lines(spec.new_text)
   local ft = filetype_for(file, existing)
-  local util = require('claude_worktrees.util')
-
-  local code = util.code_window()
-  if not code then
-    vim.cmd('topleft vsplit')
-    code = vim.api.nvim_get_current_win()
-  end
-  vim.api.nvim_set_current_win(code)
+  local code = require('claude_worktrees.util').focus_code_window()
   local prev_buf = vim.api.nvim_win_get_buf(code)
   local short = vim.fn.fnamemodify(file, ':t')
   local buf_old = scratch('claude-worktrees://' .. spec.id .. '/original/' .. short, old_lines, ft, false)

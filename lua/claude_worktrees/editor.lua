@@ -99,14 +99,8 @@ end
 
 --- openFile: show path in a code window, optionally selecting lines or text.
 function M.open_file(spec)
-  local util = require('claude_worktrees.util')
   local prev = vim.api.nvim_get_current_win()
-  local win = util.code_window()
-  if not win then
-    vim.cmd('topleft vsplit')
-    win = vim.api.nvim_get_current_win()
-  end
-  vim.api.nvim_set_current_win(win)
+  local win = require('claude_worktrees.util').focus_code_window()
   vim.cmd('edit ' .. vim.fn.fnameescape(spec.path))
   local buf = vim.api.nvim_get_current_buf()
   if spec.start_line then

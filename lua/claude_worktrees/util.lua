@@ -15,6 +15,17 @@ function M.code_window()
   return nil
 end
 
+--- Focus a code window, splitting one off (e.g. beside a lone terminal) when there is none.
+function M.focus_code_window()
+  local win = M.code_window()
+  if not win then
+    vim.cmd('topleft vsplit')
+    win = vim.api.nvim_get_current_win()
+  end
+  vim.api.nvim_set_current_win(win)
+  return win
+end
+
 function M.notify(msg, level)
   vim.schedule(function()
     vim.notify('claude-worktrees: ' .. msg, level or vim.log.levels.INFO)

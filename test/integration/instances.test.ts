@@ -28,6 +28,20 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
 
   const instances = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
 
+  /** :ClaudeCode from a buffer of A, then of B; resolves once both claudes connected. */
+  async function startBoth(): Promise<{ a: Snap; b: Snap }> {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.b}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const all = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 2 && l.every((i) => i.connected) ? l : null;
+    }, 'both connected', 15_000);
+    return { a: all.find((i) => i.root === repo.a)!, b: all.find((i) => i.root === repo.b)! };
+  }
+
   beforeEach(async () => {
     repo = makeRepoWithWorktree();
     log = path.join(repo.base, 'claude.jsonl');
@@ -91,17 +105,7 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
   }, 60_000);
 
   it('sends a selection in worktree A to A only, and mentions relative to the worktree', async () => {
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    await t.cmd('wincmd p');
-    await t.cmd(`edit ${repo.b}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    const all = await waitFor(async () => {
-      const l = await instances();
-      return l.length === 2 && l.every((i) => i.connected) ? l : null;
-    }, 'both connected', 15_000);
-    const a = all.find((i) => i.root === repo.a)!;
-    const b = all.find((i) => i.root === repo.b)!;
+    const { a, b } = await startBoth();
 
     await t.cmd('wincmd p');
     await t.cmd(`edit ${repo.a}/hello.txt`);
@@ -129,17 +133,7 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
   }, 60_000);
 
   it('kill ends one instance; :qa leaves no lock file, no port, no process', async () => {
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    await t.cmd('wincmd p');
-    await t.cmd(`edit ${repo.b}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    const all = await waitFor(async () => {
-      const l = await instances();
-      return l.length === 2 && l.every((i) => i.connected) ? l : null;
-    }, 'both connected', 15_000);
-    const a = all.find((i) => i.root === repo.a)!;
-    const b = all.find((i) => i.root === repo.b)!;
+    const { a, b } = await startBoth();
 
     await t.cmd('ClaudeCodeKill proj-feat');
     await waitFor(async () => (await instances()).length === 1, 'B gone from state');
