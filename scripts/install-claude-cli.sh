@@ -29,6 +29,14 @@ mkdir -p "$dir"
 npm install --no-audit --no-fund --prefix "$dir" "@anthropic-ai/claude-code@$version"
 
 got="$(installed_version || true)"
+pkg="$dir/node_modules/@anthropic-ai/claude-code"
+if [ "$got" != "$version" ] && [ -f "$pkg/install.cjs" ]; then
+  # npm versions that hold back install scripts leave bin/claude.exe a placeholder: its
+  # postinstall copies the native binary of this platform over it. Run it ourselves.
+  echo "install-claude-cli: running the package's postinstall (install.cjs)"
+  (cd "$pkg" && node install.cjs)
+  got="$(installed_version || true)"
+fi
 if [ "$got" != "$version" ]; then
   echo "install-claude-cli: expected $version, $bin reports '${got:-nothing}'" >&2
   exit 1
