@@ -4,16 +4,11 @@ import * as path from 'path';
 import WebSocket from 'ws';
 import { IdeServer, AUTH_HEADER, type IdeServerOptions } from '../../src/ide/server';
 import { FakeEditor } from '../helpers/fakeEditor';
+import { waitFor as sharedWaitFor } from '../helpers/waitFor';
 
-/** Poll until cond() is truthy (returns its value) or fail after timeoutMs. */
-export async function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** The shared poller (test/helpers/waitFor.ts) with this suite's argument order and 5 ms step. */
+export function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  return sharedWaitFor(cond, what, timeoutMs, 5) as Promise<T>;
 }
 
 export interface Msg {
