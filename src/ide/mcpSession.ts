@@ -29,6 +29,10 @@ export interface SessionDeps {
   log: Logger;
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** One MCP session = one WebSocket client. handle() never throws. */
 export class McpSession {
   constructor(private readonly d: SessionDeps) {}
@@ -45,7 +49,7 @@ export class McpSession {
         this.notification(msg.msg);
         return;
       case 'request':
-        void this.request(msg.msg);
+        this.request(msg.msg);
         return;
     }
   }
@@ -71,17 +75,31 @@ export class McpSession {
     }
   }
 
-  private async request(r: Request): Promise<void> {
+  /**
+   * Answers in the same tick when the handler is synchronous (most reads are): a promise hop per
+   * call is measurable next to a loopback round trip.
+   */
+  private request(r: Request): void {
+    let result: unknown;
     try {
-      const result = await this.dispatch(r);
-      this.d.send(resultFrame(r.id, result));
+      result = this.dispatch(r);
     } catch (err) {
-      if (err instanceof RpcError) {
-        this.d.send(errorFrame(r.id, err.code, err.message, err.data));
-      } else {
-        this.d.log.error(`${r.method} failed`, err);
-        this.d.send(errorFrame(r.id, INTERNAL_ERROR, err instanceof Error ? err.message : String(err)));
-      }
+      this.fail(r, err);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then((value) => this.d.send(resultFrame(r.id, value)), (err: unknown) => this.fail(r, err));
+    } else {
+      this.d.send(resultFrame(r.id, result));
+    }
+  }
+
+  private fail(r: Request, err: unknown): void {
+    if (err instanceof RpcError) {
+      this.d.send(errorFrame(r.id, err.code, err.message, err.data));
+    } else {
+      this.d.log.error(`${r.method} failed`, err);
+      this.d.send(errorFrame(r.id, INTERNAL_ERROR, err instanceof Error ? err.message : String(err)));
     }
   }
 

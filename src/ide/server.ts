@@ -58,10 +58,16 @@ function tokenMatches(given: string | string[] | undefined, expected: string): b
 }
 
 function reject(socket: Duplex, status: number, reason: string): void {
+  // Let the status line reach the client before the socket goes; never wait long for it.
+  const kill = () => socket.destroy();
   try {
+    socket.once('finish', kill);
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  } catch { /* already gone */ }
-  socket.destroy();
+  } catch {
+    kill();
+    return;
+  }
+  setTimeout(kill, 1000).unref();
 }
 
 async function listen(server: http.Server, port: number): Promise<void> {
@@ -249,7 +255,8 @@ export class IdeServer extends EventEmitter {
 
   private sendTo(c: Client, frame: string): void {
     if (c.ws.readyState !== WebSocket.OPEN) return;
-    c.ws.send(frame, (err) => { if (err) this.log.warn(`send to client ${c.id} failed`, err); });
+    // No per-frame callback: a failed write surfaces as the socket's 'error'/'close' (logged).
+    try { c.ws.send(frame); } catch (err) { this.log.warn(`send to client ${c.id} failed`, err); }
   }
 
   /** Send to every claude on THIS server (and no other). Returns how many received it. */

@@ -1,6 +1,9 @@
 import * as path from 'path';
-import { json, type Tool } from '../tool';
+import { json, type Tool, type ToolResult } from '../tool';
 import { fileUri } from '../../util/uri';
+
+// The answer never changes for a worktree: build it once (it is the hottest, smallest call).
+const answers = new Map<string, ToolResult>();
 
 /** One instance, one worktree: the folder is this server's worktree root, nothing else. */
 export const getWorkspaceFolders: Tool = {
@@ -10,10 +13,16 @@ export const getWorkspaceFolders: Tool = {
   inputSchema: { type: 'object', properties: {}, additionalProperties: false },
   call(_args, ctx) {
     const root = ctx.workspaceFolder;
-    return json({
-      success: true,
-      folders: [{ name: path.basename(root), uri: fileUri(root), path: root }],
-      rootPath: root,
-    });
+    let answer = answers.get(root);
+    if (!answer) {
+      if (answers.size > 256) answers.clear();
+      answer = json({
+        success: true,
+        folders: [{ name: path.basename(root), uri: fileUri(root), path: root }],
+        rootPath: root,
+      });
+      answers.set(root, answer);
+    }
+    return answer;
   },
 };
