@@ -14,11 +14,11 @@ local function utf16(line, byte)
   return byte
 end
 M.utf16 = utf16
+M.is_file_buf = is_file_buf
 
 --- Loaded, listed file buffers.
 function M.open_editors()
   local cur = vim.api.nvim_get_current_buf()
-  local tab = vim.api.nvim_get_current_tabpage()
   local out = {}
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
     if is_file_buf(b) and vim.bo[b].buflisted then
@@ -28,7 +28,6 @@ function M.open_editors()
         dirty = vim.bo[b].modified,
         filetype = vim.bo[b].filetype,
         lines = vim.api.nvim_buf_line_count(b),
-        tab = tab,
       })
     end
   end
@@ -37,38 +36,49 @@ end
 
 local SEV = { 'Error', 'Warning', 'Info', 'Hint' }
 
---- Diagnostics of one file (path) or of every buffer (nil), columns in UTF-16.
-function M.diagnostics(path)
-  local bufnr = nil
-  if path and path ~= '' then
-    bufnr = vim.fn.bufnr(path)
-    if bufnr <= 0 then return {} end
+--- Diagnostics of one buffer in the protocol's shape, columns in UTF-16 of its current text.
+function M.buf_diagnostics(b)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(b)) do
+    local lines = vim.api.nvim_buf_get_lines(b, d.lnum, (d.end_lnum or d.lnum) + 1, false)
+    local sline, eline = lines[1], lines[#lines]
+    table.insert(out, {
+      message = d.message,
+      severity = SEV[d.severity] or 'Error',
+      range = {
+        start = { line = d.lnum, character = utf16(sline, d.col or 0) },
+        ['end'] = { line = d.end_lnum or d.lnum, character = utf16(eline, d.end_col or d.col or 0) },
+      },
+      source = d.source,
+      code = d.code ~= nil and tostring(d.code) or nil,
+    })
   end
-  local by_buf = {}
-  local order = {}
-  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
-    if vim.api.nvim_buf_is_valid(d.bufnr) and vim.api.nvim_buf_get_name(d.bufnr) ~= '' then
-      if not by_buf[d.bufnr] then
-        by_buf[d.bufnr] = {}
-        table.insert(order, d.bufnr)
+  return out
+end
+
+--- Diagnostics of one file (path) or of every buffer (nil): what Neovim says right now (the
+--- reference the cached answers are tested against).
+function M.diagnostics(path)
+  local bufs = {}
+  if path and path ~= '' then
+    local b = vim.fn.bufnr(path)
+    if b <= 0 then return {} end
+    bufs = { b }
+  else
+    local seen = {}
+    for _, d in ipairs(vim.diagnostic.get(nil)) do
+      if not seen[d.bufnr] then
+        seen[d.bufnr] = true
+        table.insert(bufs, d.bufnr)
       end
-      local lines = vim.api.nvim_buf_get_lines(d.bufnr, d.lnum, (d.end_lnum or d.lnum) + 1, false)
-      local sline, eline = lines[1], lines[#lines]
-      table.insert(by_buf[d.bufnr], {
-        message = d.message,
-        severity = SEV[d.severity] or 'Error',
-        range = {
-          start = { line = d.lnum, character = utf16(sline, d.col or 0) },
-          ['end'] = { line = d.end_lnum or d.lnum, character = utf16(eline, d.end_col or d.col or 0) },
-        },
-        source = d.source,
-        code = d.code ~= nil and tostring(d.code) or nil,
-      })
     end
   end
   local out = {}
-  for _, b in ipairs(order) do
-    table.insert(out, { path = vim.api.nvim_buf_get_name(b), diagnostics = by_buf[b] })
+  for _, b in ipairs(bufs) do
+    if vim.api.nvim_buf_is_valid(b) and vim.api.nvim_buf_get_name(b) ~= '' then
+      local list = M.buf_diagnostics(b)
+      if #list > 0 then table.insert(out, { path = vim.api.nvim_buf_get_name(b), diagnostics = list }) end
+    end
   end
   return out
 end

@@ -57,9 +57,15 @@ function M.setup(opts)
     local cli = M.plugin_root() .. '/node_modules/neovim/bin/cli.js'
     if vim.loop.fs_stat(cli) then vim.g.node_host_prog = cli end
   end
-  M._tracking = true
-  require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
+  M._track()
   return M
+end
+
+-- Autocmds that keep Node's copy of the editor state current (cheap: they only mark changes).
+-- Idempotent: the augroups are cleared and made again.
+function M._track()
+  require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
+  require('claude_worktrees.state').setup()
 end
 
 function M.plugin_root()
@@ -68,14 +74,13 @@ function M.plugin_root()
 end
 
 --- Called by Node once it is up: where to send editor events.
-function M._attach(chan, method)
+function M._attach(chan, method, sync_method)
   M._chan = chan
   M._method = method
-  if not M._tracking then
-    M._tracking = true
-    require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
-  end
-  return { config = M.config, log_dir = M.log_dir(), pid = vim.fn.getpid() }
+  M._sync_method = sync_method
+  M._track()
+  return { config = M.config, log_dir = M.log_dir(), pid = vim.fn.getpid(),
+    state = require('claude_worktrees.state').snapshot() }
 end
 
 function M.log_dir()

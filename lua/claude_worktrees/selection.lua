@@ -1,11 +1,17 @@
--- Selection tracking: each cursor move only (re)arms one timer; after the debounce window the
--- selection is computed once and sent to Node only if it changed.
+-- Selection tracking (PROTOCOL.md selection_changed): no Node call per cursor move.
 local M = {}
 local uv = vim.loop
 local timer = nil
 local debounce = 50
 M.last = nil     -- last selection sent (table)
 M.last_key = nil
+
+local cw = nil
+local function attached()
+  -- Nothing to do until Node is up (it attaches on the first command).
+  cw = cw or package.loaded['claude_worktrees']
+  return cw ~= nil and cw._chan ~= nil
+end
 
 local function utf16(line, byte)
   return require('claude_worktrees.editor').utf16(line, byte)
@@ -77,12 +83,19 @@ function M.flush()
   require('claude_worktrees')._emit({ type = 'selection', selection = s })
 end
 
+-- Runs on every cursor move, so it does the least possible: set a flag and, once per window,
+-- arm the timer. The selection is computed once when the window ends (and sent only if it
+-- changed): at most one message per window however the cursor moves.
+local pending = false
+local function on_timer()
+  pending = false
+  vim.schedule(M.flush)
+end
+
 local function on_move()
-  -- Nothing to do until Node is up and has instances.
-  local cw = package.loaded['claude_worktrees']
-  if not cw or not cw._chan then return end
-  timer:stop()
-  timer:start(debounce, 0, vim.schedule_wrap(M.flush))
+  if pending or not attached() then return end
+  pending = true
+  timer:start(debounce, 0, on_timer)
 end
 
 function M.setup(ms)

@@ -47,3 +47,11 @@ export function text(...texts: string[]): ToolResult {
 export function json(value: unknown): ToolResult {
   return text(JSON.stringify(value));
 }
+
+/**
+ * f(value) now when the editor answered synchronously (from state it holds), else after the
+ * promise: a cached answer then goes out in the same tick as the request came in.
+ */
+export function whenReady<T, R>(value: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(f) : f(value);
+}

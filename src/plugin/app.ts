@@ -4,6 +4,7 @@ import type { NvimPlugin } from 'neovim';
 import { Bridge } from './bridge';
 import { fargs, isRec, num, optStr, rec, str } from './check';
 import { DiffTable, NvimEditor, parseSelection } from './nvimEditor';
+import { EditorState } from './editorState';
 import { InstanceManager } from '../instances/manager';
 import type { Instance } from '../instances/instance';
 import { worktreeOf } from '../git/worktree';
@@ -45,6 +46,7 @@ function parseConfig(v: unknown): Config {
 export class App {
   readonly bridge: Bridge;
   readonly diffs = new DiffTable();
+  readonly editorState = new EditorState();
   private manager!: InstanceManager;
   private editors = new Map<string, NvimEditor>();
   private config: Config = { cmd: 'claude', env: {} };
@@ -54,7 +56,7 @@ export class App {
   private pushQueued = false;
   private launching = new Map<string, Promise<void>>();
 
-  constructor(private readonly nvim: Nvim, private readonly method: string) {
+  constructor(private readonly nvim: Nvim, private readonly method: string, private readonly syncMethod: string) {
     this.bridge = new Bridge(nvim);
     this.log = new FileLogger(null);
   }
@@ -70,7 +72,8 @@ export class App {
 
   private async attach(): Promise<void> {
     const chan = num((await this.nvim.request('nvim_get_api_info', []) as unknown[])[0], 'channel id');
-    const info = rec(await this.bridge.call('claude_worktrees', '_attach', chan, this.method), '_attach');
+    const info = rec(await this.bridge.call('claude_worktrees', '_attach', chan, this.method, this.syncMethod), '_attach');
+    this.editorState.apply(info.state);
     this.config = parseConfig(info.config);
     this.logDir = str(info.log_dir, 'log_dir');
     this.log = new FileLogger(path.join(this.logDir, 'claude-worktrees.log'));
@@ -86,7 +89,7 @@ export class App {
   }
 
   private editorFor(root: string, name: string): NvimEditor {
-    const ed = new NvimEditor(this.bridge, root, this.diffs, this.log.child(name), (file, contents) =>
+    const ed = new NvimEditor(this.bridge, this.editorState, root, this.diffs, this.log.child(name), (file, contents) =>
       this.reloadWhenWritten(file, contents));
     this.editors.set(root, ed);
     return ed;
@@ -326,6 +329,9 @@ export class App {
         best.server.notify('selection_changed', sel);
         return;
       }
+      case 'state':
+        this.editorState.apply(ev.state);
+        return;
       case 'diff': {
         const d = this.diffs.open.get(str(ev.id, 'id'));
         if (!d) return;

@@ -9,7 +9,8 @@ const COMPLETE = 'customlist,claude_worktrees#complete';
  */
 export = function claudeWorktrees(plugin: NvimPlugin): void {
   plugin.setOptions({ dev: false, alwaysInit: false });
-  const app = new App(plugin.nvim, `${plugin.filename}:function:ClaudeWorktreesEvent`);
+  const fn = (name: string) => `${plugin.filename}:function:${name}`;
+  const app = new App(plugin.nvim, fn('ClaudeWorktreesEvent'), fn('ClaudeWorktreesSync'));
 
   /**
    * Commands are sync only for as long as it takes to read the context (current buffer, cwd):
@@ -46,6 +47,10 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
       app.report('event', err);
     }
   }, { sync: false });
+
+  // A barrier for tests and the bench: returns once every event Lua sent before it is applied
+  // (events and this request travel in order on the same channel).
+  plugin.registerFunction('ClaudeWorktreesSync', () => app.editorState.batches, { sync: true });
 
   // On :qa the host sees 'disconnect' about 1 ms before SIGTERM: clean up synchronously in
   // both, and at exit (idempotent), so no lock file or claude process outlives this Neovim.

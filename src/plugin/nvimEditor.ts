@@ -1,12 +1,12 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import type {
   DiffHandle, DiffOutcome, DiffRequest, DocumentState, Editor, FileDiagnostics,
-  OpenEditorTab, OpenFileRequest, Selection, Severity,
+  OpenEditorTab, OpenFileRequest, Selection,
 } from '../ide/editor';
 import type { Bridge } from './bridge';
-import { arr, bool, isRec, num, optStr, rec, str } from './check';
-import { fileUri, isInside } from '../util/uri';
+import type { EditorState } from './editorState';
+import { bool, isRec, num, optStr, rec, str } from './check';
+import { isInside } from '../util/uri';
 import type { Logger } from '../util/log';
 
 /** A diff shown in Neovim; Lua reports the decision as an event that lands in settle(). */
@@ -40,8 +40,6 @@ export class NvimDiff implements DiffHandle {
   }
 }
 
-const SEVERITIES: Severity[] = ['Error', 'Warning', 'Info', 'Hint'];
-
 /** Diff ids are global to this Neovim so Lua events can find their diff. */
 export class DiffTable {
   private seq = 0;
@@ -50,14 +48,15 @@ export class DiffTable {
 }
 
 /**
- * The Editor of ONE instance, backed by Neovim. Every method is one batched Lua call;
- * getLatestSelection answers from the selection events Lua already pushed.
+ * The Editor of ONE instance, backed by Neovim. Reads (open editors, diagnostics, latest
+ * selection) answer from state Lua already pushed; the rest is one batched Lua call each.
  */
 export class NvimEditor implements Editor {
   latest: Selection | null = null;
 
   constructor(
     private readonly bridge: Bridge,
+    private readonly state: EditorState,
     private readonly root: string,
     private readonly diffs: DiffTable,
     private readonly log: Logger,
@@ -108,56 +107,13 @@ export class NvimEditor implements Editor {
     });
   }
 
-  async getOpenEditors(): Promise<OpenEditorTab[]> {
-    const list = arr(await this.bridge.call('claude_worktrees.editor', 'open_editors'), 'open_editors');
-    return list.map((v) => {
-      const e = rec(v, 'editor');
-      const p = str(e.path, 'path');
-      const tab = typeof e.tab === 'number' ? e.tab : 1;
-      const ft = optStr(e.filetype) ?? '';
-      return {
-        uri: fileUri(p),
-        isActive: bool(e.active, 'active'),
-        isPinned: false,
-        isPreview: false,
-        isDirty: bool(e.dirty, 'dirty'),
-        label: path.basename(p),
-        groupIndex: tab - 1,
-        viewColumn: tab,
-        isGroupActive: true,
-        fileName: p,
-        languageId: ft || 'plaintext',
-        lineCount: num(e.lines, 'lines'),
-        isUntitled: false,
-      };
-    });
+  /** From the state Lua keeps pushing: no Neovim round trip. */
+  getOpenEditors(): OpenEditorTab[] {
+    return this.state.openEditors();
   }
 
-  async getDiagnostics(filePath: string | undefined): Promise<FileDiagnostics[]> {
-    const list = arr(await this.bridge.call('claude_worktrees.editor', 'diagnostics', filePath ?? null), 'diagnostics');
-    return list.map((v) => {
-      const f = rec(v, 'file');
-      return {
-        uri: fileUri(str(f.path, 'path')),
-        diagnostics: arr(f.diagnostics, 'diagnostics').map((dv) => {
-          const d = rec(dv, 'diagnostic');
-          const r = rec(d.range, 'range');
-          const s = rec(r.start, 'start');
-          const e = rec(r.end, 'end');
-          const sev = optStr(d.severity);
-          return {
-            message: str(d.message, 'message'),
-            severity: SEVERITIES.find((x) => x === sev) ?? 'Error',
-            range: {
-              start: { line: num(s.line, 'line'), character: num(s.character, 'character') },
-              end: { line: num(e.line, 'line'), character: num(e.character, 'character') },
-            },
-            source: optStr(d.source),
-            code: optStr(d.code),
-          };
-        }),
-      };
-    });
+  getDiagnostics(filePath: string | undefined): FileDiagnostics[] {
+    return this.state.diagnostics(filePath);
   }
 
   async getCurrentSelection(): Promise<Selection | null> {

@@ -29,6 +29,9 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     if (t && t.proc.exitCode === null) await t.quit();
   });
 
+  // Reads answer from the state Lua pushes after each main-loop turn: wait until Node has it.
+  const synced = () => t.lua(`return require('claude_worktrees.state').sync()`);
+
   const diffWindows = () => t.lua<number>(`local n = 0
     for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
       if vim.b[vim.api.nvim_win_get_buf(w)].claude_worktrees_diff then n = n + 1 end
@@ -106,6 +109,7 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     const hello = path.join(repo.a, 'hello.txt');
     await t.cmd(`edit ${path.join(repo.a, 'src/main.ts')}`);
     await t.cmd(`edit ${hello}`);
+    await synced();
     const tabs = JSON.parse((await client.call('getOpenEditors', {}))[0]).tabs as Array<{ fileName: string; isActive: boolean }>;
     expect(tabs.map((x) => x.fileName).sort()).toEqual([hello, path.join(repo.a, 'src/main.ts')].sort());
     expect(tabs.find((x) => x.isActive)!.fileName).toBe(hello);
@@ -113,6 +117,7 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     await t.lua(`local ns = vim.api.nvim_create_namespace('t')
       vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'héllo wörld' })
       vim.diagnostic.set(ns, 0, { { lnum = 0, col = 7, end_col = 13, message = 'bad', severity = vim.diagnostic.severity.WARN, source = 'test' } })`);
+    await synced();
     const diags = JSON.parse((await client.call('getDiagnostics', { uri: `file://${hello}` }))[0]);
     // Byte columns 7..13 of "héllo wörld" are UTF-16 6..11.
     expect(diags).toEqual([{ uri: `file://${hello}`, diagnostics: [{ message: 'bad', severity: 'Warning', source: 'test',

@@ -1,5 +1,5 @@
 import { optString } from '../args';
-import { json, type Tool } from '../tool';
+import { json, whenReady, type Tool } from '../tool';
 import { uriOrPathToPath } from '../../util/uri';
 
 /**
@@ -18,9 +18,9 @@ export const getDiagnostics: Tool = {
     },
     additionalProperties: false,
   },
-  async call(args, ctx) {
+  call(args, ctx) {
     const uri = optString(args, 'uri');
     const file = uri ? uriOrPathToPath(uri, ctx.workspaceFolder) : undefined;
-    return json(await ctx.editor.getDiagnostics(file));
+    return whenReady(ctx.editor.getDiagnostics(file), json);
   },
 };

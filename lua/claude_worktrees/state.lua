@@ -1,0 +1,115 @@
+-- The editor state Node answers IDE tools from (issue 5): open file buffers and their
+-- diagnostics, mirrored into Node by events. Autocmds only mark what changed (a table write);
+-- one scheduled flush per main-loop turn recomputes those buffers and sends one batch. Node
+-- never has to ask Neovim for getOpenEditors or getDiagnostics.
+local M = {}
+local api = vim.api
+local editor = require('claude_worktrees.editor')
+
+local dirty = {}        -- bufnr -> true: recompute its record
+local diag_dirty = {}   -- bufnr -> true: recompute its diagnostics
+local armed = false
+M.flushes = 0           -- batches sent (tests and bench read it)
+
+local function record(b)
+  if not api.nvim_buf_is_valid(b) or not editor.is_file_buf(b) or not vim.bo[b].buflisted then return false end
+  return { buf = b, path = api.nvim_buf_get_name(b), dirty = vim.bo[b].modified, filetype = vim.bo[b].filetype,
+    lines = api.nvim_buf_line_count(b) }
+end
+
+local function diags_of(b)
+  if not api.nvim_buf_is_valid(b) or api.nvim_buf_get_name(b) == '' then return { buf = b, path = '', list = {} } end
+  return { buf = b, path = api.nvim_buf_get_name(b), list = editor.buf_diagnostics(b) }
+end
+
+--- Everything, for Node's first view (returned from _attach, before any delta).
+function M.snapshot()
+  local bufs, diags = {}, {}
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    local r = record(b)
+    if r then table.insert(bufs, r) end
+  end
+  local seen = {}
+  for _, d in ipairs(vim.diagnostic.get(nil)) do
+    if not seen[d.bufnr] then
+      seen[d.bufnr] = true
+      table.insert(diags, diags_of(d.bufnr))
+    end
+  end
+  dirty, diag_dirty = {}, {}
+  return { full = true, cur = api.nvim_get_current_buf(), bufs = bufs, gone = {}, diags = diags }
+end
+
+--- One batch of what changed since the last one (nil when nothing did).
+function M.delta()
+  local bufs, gone, diags = {}, {}, {}
+  for b in pairs(dirty) do
+    local r = record(b)
+    if r then table.insert(bufs, r) else table.insert(gone, b) end
+    -- Diagnostic columns are UTF-16 of the buffer's current text: recompute them with it.
+    diag_dirty[b] = true
+  end
+  for b in pairs(diag_dirty) do table.insert(diags, diags_of(b)) end
+  dirty, diag_dirty = {}, {}
+  return { full = false, cur = api.nvim_get_current_buf(), bufs = bufs, gone = gone, diags = diags }
+end
+
+function M.flush()
+  armed = false
+  local cw = package.loaded['claude_worktrees']
+  if not cw or not cw._chan then
+    dirty, diag_dirty = {}, {}
+    return
+  end
+  local ok, batch = pcall(M.delta)
+  if not ok then
+    require('claude_worktrees.util').notify('state update failed: ' .. tostring(batch), vim.log.levels.ERROR)
+    return
+  end
+  M.flushes = M.flushes + 1
+  cw._emit({ type = 'state', state = batch })
+end
+
+local function arm()
+  if armed then return end
+  armed = true
+  vim.schedule(M.flush)
+end
+
+local function on_buf(args)
+  dirty[args.buf] = true
+  if not armed then arm() end
+end
+
+local function on_cur()
+  dirty[api.nvim_get_current_buf()] = true
+  if not armed then arm() end
+end
+
+local function on_diag(args)
+  diag_dirty[args.buf] = true
+  if not armed then arm() end
+end
+
+--- Flush now and wait until Node has taken every batch sent so far (tests and bench only).
+function M.sync()
+  M.flush()
+  local cw = require('claude_worktrees')
+  if not cw._chan then return false end
+  return vim.rpcrequest(cw._chan, cw._sync_method)
+end
+
+function M.setup()
+  local g = api.nvim_create_augroup('claude_worktrees_state', { clear = true })
+  api.nvim_create_autocmd({
+    'BufAdd', 'BufNew', 'BufReadPost', 'BufNewFile', 'BufFilePost', 'BufEnter', 'BufWinEnter', 'BufUnload',
+    'BufDelete', 'BufWipeout', 'BufWritePost', 'FileType', 'TextChanged', 'TextChangedI', 'TermOpen',
+  }, { group = g, callback = on_buf })
+  -- Older Neovims lack some events: each one is optional.
+  pcall(api.nvim_create_autocmd, 'BufModifiedSet', { group = g, callback = on_buf })
+  pcall(api.nvim_create_autocmd, 'TextChangedP', { group = g, callback = on_buf })
+  api.nvim_create_autocmd('OptionSet', { group = g, pattern = { 'buflisted', 'buftype', 'modified', 'filetype' }, callback = on_cur })
+  pcall(api.nvim_create_autocmd, 'DiagnosticChanged', { group = g, callback = on_diag })
+end
+
+return M
