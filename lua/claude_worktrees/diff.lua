@@ -80,13 +80,17 @@ function M.open(spec)
     group = group, buffer = buf_new,
     callback = function() vim.schedule(function() M.decide(spec.id, 'reject') end) end,
   })
+  require('claude_worktrees.util').fire('ClaudeWorktreesDiffOpened',
+    { id = spec.id, root = spec.key, file = file, tab_name = spec.tab_name, buf = buf_new, win = win_new })
   return { ok = true, win = win_new, buf = buf_new }
 end
 
-local function teardown(id)
+local function teardown(id, outcome)
   local d = M.diffs[id]
   if not d then return end
   M.diffs[id] = nil
+  require('claude_worktrees.util').fire('ClaudeWorktreesDiffClosed',
+    { id = id, root = d.key, file = d.file, tab_name = d.tab_name, outcome = outcome })
   pcall(vim.api.nvim_del_augroup_by_id, d.group)
   if vim.api.nvim_win_is_valid(d.win_new) and #vim.api.nvim_list_wins() > 1 then
     pcall(vim.api.nvim_win_close, d.win_new, true)
@@ -115,7 +119,7 @@ function M.decide(id, action)
     contents = table.concat(lines, '\n')
     if d.eol then contents = contents .. '\n' end
   end
-  teardown(id)
+  teardown(id, action == 'accept' and 'accepted' or 'rejected')
   require('claude_worktrees')._emit({ type = 'diff', id = id, action = action, contents = contents })
   return true
 end
@@ -125,7 +129,7 @@ function M.close(id)
   local d = M.diffs[id]
   if not d then return false end
   d.decided = true
-  teardown(id)
+  teardown(id, 'closed')
   return true
 end
 

@@ -96,7 +96,7 @@ function M._emit(payload)
   return ok
 end
 
---- Mark the instance whose worktree holds the current buffer (or cwd) as current.
+--- Mark the instance whose worktree holds the current buffer (or cwd) as current; its root.
 function M._mark_current()
   local insts = M.state.instances or {}
   if #insts == 0 then return end
@@ -109,10 +109,39 @@ function M._mark_current()
     local r = i.root
     if (path == r or path:sub(1, #r + 1) == r .. '/') and #r > best_len then best, best_len = i, #r end
   end
-  if best then best.current = true end
+  if best then
+    best.current = true
+    return best.root
+  end
+end
+
+-- User events for what changed between two pushed states (users hook their own tooling here).
+local function fire_changes(old, new)
+  local fire = require('claude_worktrees.util').fire
+  local before = {}
+  for _, i in ipairs(old or {}) do before[i.root] = i end
+  for _, i in ipairs(new or {}) do
+    local o = before[i.root]
+    local data = { name = i.name, root = i.root, branch = i.branch, state = i.state, status = i.status }
+    if not o then fire('ClaudeWorktreesInstanceStarted', data) end
+    if i.connected and not (o and o.connected) then fire('ClaudeWorktreesInstanceConnected', data) end
+    if i.state == 'exited' and not (o and o.state == 'exited') then
+      data.exit_code = i.exitCode ~= vim.NIL and i.exitCode or nil
+      fire('ClaudeWorktreesInstanceExited', data)
+    end
+    if o and i.status ~= nil and i.status ~= o.status then
+      data.previous = o.status
+      fire('ClaudeWorktreesStatusChanged', data)
+    end
+    before[i.root] = nil
+  end
+  for _, o in pairs(before) do
+    fire('ClaudeWorktreesInstanceExited', { name = o.name, root = o.root, branch = o.branch, state = 'killed' })
+  end
 end
 
 function M._set_state(state)
+  local old = M.state.instances
   M.state = state
   M._mark_current()
   if not M._current_au then
@@ -120,6 +149,8 @@ function M._set_state(state)
     local g = vim.api.nvim_create_augroup('claude_worktrees_current', { clear = true })
     vim.api.nvim_create_autocmd({ 'BufEnter', 'DirChanged' }, { group = g, callback = function() M._mark_current() end })
   end
+  local ok, err = pcall(fire_changes, old, state.instances)
+  if not ok then require('claude_worktrees.util').notify('state events failed: ' .. tostring(err), vim.log.levels.WARN) end
   pcall(vim.cmd, 'redrawstatus!')
   return true
 end
@@ -163,6 +194,7 @@ function M.context()
     file = (bt == '' and name ~= '') and vim.fn.fnamemodify(name, ':p') or '',
     cwd = vim.fn.getcwd(),
     term_root = vim.b[buf].claude_worktrees_root or '',
+    current_root = M._mark_current() or '',
     diff_id = vim.b[buf].claude_worktrees_diff or '',
   }
 end

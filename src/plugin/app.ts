@@ -25,6 +25,8 @@ export interface Context {
   cwd: string;
   termRoot: string;
   diffId: string;
+  /** The instance Lua marks current (longest pushed root holding the buffer or cwd), or ''. */
+  currentRoot: string;
 }
 
 function parseConfig(v: unknown): Config {
@@ -121,6 +123,7 @@ export class App {
       cwd: str(c.cwd, 'cwd'),
       termRoot: optStr(c.term_root) ?? '',
       diffId: optStr(c.diff_id) ?? '',
+      currentRoot: optStr(c.current_root) ?? '',
     };
   }
 
@@ -187,8 +190,9 @@ export class App {
     this.pushState();
   }
 
+  /** Local state only (no git, one echo): fast enough to run while Neovim waits. */
   async list(ctx: Context): Promise<void> {
-    const cur = await this.current(ctx).catch(() => undefined);
+    const cur = ctx.currentRoot ? this.manager.get(ctx.currentRoot) : undefined;
     const all = this.manager.list();
     if (all.length === 0) {
       await this.bridge.echo([[['claude-worktrees: no instances', 'Comment']]]);
@@ -368,6 +372,15 @@ export class App {
       if (Date.now() < deadline) setTimeout(tick, 50).unref();
     };
     setTimeout(tick, 20).unref();
+  }
+
+  stats(): Record<string, number> {
+    const m = process.memoryUsage();
+    return {
+      pid: process.pid, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external,
+      arrayBuffers: m.arrayBuffers, instances: this.manager ? this.manager.list().length : 0,
+      openDiffs: this.diffs.open.size, stateBatches: this.editorState.batches,
+    };
   }
 
   /** Synchronous teardown for 'disconnect' / SIGTERM / exit. */

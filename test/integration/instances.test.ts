@@ -138,6 +138,8 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     await t.cmd('ClaudeCodeKill proj-feat');
     await waitFor(async () => (await instances()).length === 1, 'B gone from state');
     await waitFor(() => !pidAlive(b.pid!), 'B process ended');
+    // The kill finishes with the server's stop (the state may be pushed a moment before).
+    await waitFor(() => lockFiles(t.lockDir).length === 1, 'B lock file removed');
     expect(lockFiles(t.lockDir).map((l) => l.body.workspaceFolders[0])).toEqual([repo.a]);
     expect(await portOpen(b.port)).toBe(false);
     expect(pidAlive(a.pid!)).toBe(true);
