@@ -1,0 +1,268 @@
+/**
+ * End to end in a REAL Neovim with the REAL Claude Code CLI (issue 3): `nvim --embed` loads the
+ * plugin through the real Node remote-plugin host, `:ClaudeCode` runs the pinned CLI in the
+ * plugin's own terminal, and the CLI's model is the scripted fake Messages API (offline). The
+ * CLI's screen is read from the terminal buffer. Rig: nvimRig.ts; see test/e2e/README.md.
+ *
+ * Each describe shares one Neovim (and its CLIs) between its tests: starting the CLI is the
+ * expensive part, and every prompt picks its own script (promptRouter), whatever came before.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { git, lockFiles, nvimBins, versionOf } from '../helpers/nvim';
+import { waitFor } from '../helpers/waitFor';
+import { CLI_VERSION, DEFAULT_CLI_BIN, INSTALL_HINT, cliVersion, findClaudeCli, makeSandbox, type Sandbox } from './claudeCli';
+import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
+import { NvimCli, promptRouter, removeManifests, requestText, type Snap } from './nvimRig';
+
+const BIN = findClaudeCli();
+
+jest.setTimeout(90_000);
+
+/** Read the file (Edit refuses an unread file), Edit it, then whatever follows. */
+function editScript(file: string, oldString: string, newString: string, ...after: Turn[]): Turn[] {
+  return [
+    useTool('Read', { file_path: file }),
+    useTool('Edit', { file_path: file, old_string: oldString, new_string: newString }, 'Editing the file.'),
+    ...after,
+  ];
+}
+
+/** A repo with one committed file in the sandbox; with `linked`, a `git worktree add` beside it. */
+function makeRepo(sandbox: Sandbox, linked = false): { a: string; b: string } {
+  const a = path.join(sandbox.root, 'proj');
+  const b = path.join(sandbox.root, 'proj-feat');
+  fs.mkdirSync(a);
+  git(a, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(a, 'hello.txt'), 'hello\nworld\n');
+  git(a, 'add', '.');
+  git(a, 'commit', '-qm', 'init');
+  if (linked) git(a, 'worktree', 'add', '-q', '-b', 'feat', b);
+  return { a, b };
+}
+
+const read = (file: string): string => fs.readFileSync(file, 'utf8');
+
+/** One variable of a live process's environment (Linux /proc). */
+function envOf(pid: number, name: string): string | undefined {
+  const entry = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((kv) => kv.startsWith(`${name}=`));
+  return entry?.slice(name.length + 1);
+}
+
+if (!BIN) {
+  // Not a skip: a missing CLI must fail CI (and tell a developer what to do), as in ide.e2e.test.ts.
+  test('the Claude Code CLI is installed', () => {
+    throw new Error(
+      `Claude Code CLI not found at ${process.env.CLAUDE_CLI_BIN || DEFAULT_CLI_BIN} `
+      + `(from ${process.env.CLAUDE_CLI_BIN ? '$CLAUDE_CLI_BIN' : 'the default location'}): ${INSTALL_HINT}`,
+    );
+  });
+} else {
+  beforeAll(() => {
+    const v = cliVersion(BIN);
+    if (v !== CLI_VERSION && process.env.CLAUDE_CLI_ANY_VERSION !== '1') {
+      throw new Error(`${BIN} is claude ${v}, the tests are pinned to ${CLI_VERSION} `
+        + `(set CLAUDE_CLI_ANY_VERSION=1 to run anyway); ${INSTALL_HINT}`);
+    }
+  });
+
+  afterAll(() => removeManifests());
+
+  describe.each(nvimBins())('the real Claude Code CLI in the plugin\'s terminal (%s)', (nvimBin) => {
+    const version = versionOf(nvimBin);
+
+    describe(`one worktree, Neovim ${version}`, () => {
+      let sandbox: Sandbox;
+      let router: ReturnType<typeof promptRouter>;
+      let api: FakeMessagesApi;
+      let rig: NvimCli;
+      let root: string;
+      let file: string;
+
+      beforeAll(async () => {
+        sandbox = makeSandbox();
+        root = makeRepo(sandbox).a;
+        file = path.join(root, 'hello.txt');
+        router = promptRouter({
+          accept: editScript(file, 'hello', 'hello accepted', say('The accepted edit is done.')),
+          deny: editScript(file, 'world', 'denied world', say('SHOULD NOT BE SAID')),
+          select: [say('I can see your selection.')],
+        });
+        api = await FakeMessagesApi.start(router);
+        rig = await NvimCli.start({ nvimBin, cliBin: BIN, cwd: root, sandbox, apiBaseUrl: api.baseUrl, explain: () => api.describe() });
+        const snap = await rig.startClaudeFor(file);
+        expect(snap.claudePid).toBe(snap.pid);
+      });
+
+      afterAll(async () => {
+        await rig?.stop();
+        await api?.stop();
+        sandbox?.cleanup();
+      });
+
+      /** The lines of the file's own buffer in Neovim. */
+      const bufferLines = (): Promise<string[]> =>
+        rig.lua<string[]>('return vim.api.nvim_buf_get_lines(vim.fn.bufnr(...), 0, -1, false)', file);
+
+      test('the model edits a file: the diff shows in Neovim, :ClaudeCodeDiffAccept lands it on disk', async () => {
+        await rig.typePrompt(root, 'Please change the greeting [[accept]]');
+        const d = await rig.waitDiff(root);
+        expect(d).toMatchObject({
+          key: root, file, old: ['hello', 'world'], new: ['hello accepted', 'world'], old_diff: true, new_diff: true,
+        });
+        expect(d.tab_name).toContain('hello.txt');
+        // The CLI waits for Neovim's answer, names the instance's IDE, and the file is untouched.
+        const prompt = await rig.waitScreen(root, /Do you want to make this edit to hello\.txt\?/);
+        expect(prompt).toContain('Opened changes in Neovim (proj@main) ⧉');
+        expect(read(file)).toBe('hello\nworld\n');
+
+        await rig.inDiff(d.win_new, 'ClaudeCodeDiffAccept');
+        await rig.waitScreen(root, /The accepted edit is done\./, 20_000);
+        expect(read(file)).toBe('hello accepted\nworld\n');
+        expect(await rig.diffs()).toEqual([]);
+        const edit = api.resultsFor('Edit');
+        expect(edit).toHaveLength(1);
+        expect(edit[0].isError).toBe(false);
+        // The file's buffer is reloaded once the CLI has written it.
+        await waitFor(async () => (await bufferLines())[0] === 'hello accepted', 'the buffer reloaded', 10_000);
+      });
+
+      test('a denied diff: :ClaudeCodeDiffDeny leaves the file unchanged and the CLI shows the rejection', async () => {
+        const before = read(file);
+        await rig.typePrompt(root, 'Please change the second line [[deny]]');
+        const d = await rig.waitDiff(root);
+        expect(d).toMatchObject({ key: root, file, new: [before.split('\n')[0], 'denied world'] });
+        await rig.waitScreen(root, /Do you want to make this edit to hello\.txt\?/);
+
+        await rig.inDiff(d.win_new, 'ClaudeCodeDiffDeny');
+        await rig.waitScreen(root, /User rejected update to hello\.txt/, 15_000);
+        await rig.waitScreen(root, /\? for shortcuts/, 10_000);
+        expect(await rig.diffs()).toEqual([]);
+        expect(read(file)).toBe(before);
+        expect(await bufferLines()).toEqual(before.replace(/\n$/, '').split('\n'));
+        // The turn stopped there: the model was not asked again.
+        expect(router.served.filter((s) => s.key === 'deny').map((s) => s.step)).toEqual([0, 1]);
+        expect(await rig.screen(root)).not.toMatch(/SHOULD NOT BE SAID/);
+      });
+
+      test('a visual selection in Neovim shows in the CLI and reaches the model with the next prompt', async () => {
+        const [l1, l2] = read(file).split('\n');
+        await rig.focusFile(file);
+        await rig.nvim.input('ggVj');
+        // 2.1.197 shows it under its prompt box: "⧉ 2 lines selected".
+        await rig.waitScreen(root, /⧉ 2 lines selected/, 10_000);
+        // Typed while the selection is still up in Neovim.
+        await rig.typePrompt(root, 'What did I select? [[select]]');
+        const screen = await rig.waitScreen(root, /I can see your selection\./, 20_000);
+        expect(screen).toContain('⧉ Selected 2 lines from hello.txt in Neovim (proj@main)');
+        const req = api.mainRequests[api.mainRequests.length - 1];
+        expect(router.served[router.served.length - 1]).toMatchObject({ key: 'select', step: 0 });
+        expect(requestText(req.body)).toContain(`The user selected the lines 1 to 2 from ${file}:\n${l1}\n${l2}\n`);
+
+        // Leaving visual mode empties the selection: the CLI is back to naming the open file.
+        await rig.nvim.input('<Esc>');
+        await rig.waitScreen(root, /⧉ In hello\.txt/, 10_000);
+      });
+    });
+
+    describe(`two worktrees, two CLIs in one Neovim, Neovim ${version}`, () => {
+      let sandbox: Sandbox;
+      let router: ReturnType<typeof promptRouter>;
+      let api: FakeMessagesApi;
+      let rig: NvimCli;
+      let repo: { a: string; b: string };
+
+      beforeAll(async () => {
+        sandbox = makeSandbox();
+        repo = makeRepo(sandbox, true);
+        // One fake API for both CLIs (the plugin's `env` is global): each prompt picks its script.
+        router = promptRouter({
+          'edit-b': editScript(path.join(repo.b, 'hello.txt'), 'hello', 'hello from B', say('B is done.')),
+          'hello-a': [say('A is here.')],
+        });
+        api = await FakeMessagesApi.start(router);
+        rig = await NvimCli.start({
+          nvimBin, cliBin: BIN, cwd: repo.a, sandbox, apiBaseUrl: api.baseUrl, cols: 240, termCols: 80, explain: () => api.describe(),
+        });
+      });
+
+      afterAll(async () => {
+        await rig?.stop();
+        await api?.stop();
+        sandbox?.cleanup();
+      });
+
+      test('each CLI is paired with its own instance; an edit in B shows B\'s diff and never reaches A', async () => {
+        const fileA = path.join(repo.a, 'hello.txt');
+        const fileB = path.join(repo.b, 'hello.txt');
+        await rig.startClaudeFor(fileA);
+        await rig.startClaudeFor(fileB);
+        const all = await rig.instances();
+        expect(all.map((i) => i.root).sort()).toEqual([repo.a, repo.b].sort());
+        const a = all.find((i) => i.root === repo.a) as Snap;
+        const b = all.find((i) => i.root === repo.b) as Snap;
+        expect([a.branch, b.branch]).toEqual(['main', 'feat']);
+        expect(a.port).not.toBe(b.port);
+        expect(a.pid).not.toBe(b.pid);
+        // The pid that sent ide_connected on each server is the CLI in that worktree's terminal,
+        for (const i of [a, b]) {
+          expect(i.connected).toBe(true);
+          expect(i.claudePid).toBe(i.pid);
+          // started in that worktree and pointed at that instance's port.
+          expect(fs.realpathSync(`/proc/${i.pid}/cwd`)).toBe(i.root);
+          expect(envOf(i.pid!, 'CLAUDE_CODE_SSE_PORT')).toBe(String(i.port));
+        }
+        // Two lock files in the one directory both CLIs read, one per worktree.
+        const locks = lockFiles(sandbox.lockDir);
+        expect(locks.map((l) => l.file).sort()).toEqual([a.lockPath, b.lockPath].sort());
+        for (const i of [a, b]) {
+          const lock = locks.find((l) => l.file === path.join(sandbox.lockDir, `${i.port}.lock`))!;
+          expect(lock.body.workspaceFolders).toEqual([i.root]);
+        }
+        expect(locks.find((l) => l.file === b.lockPath)!.body.ideName).toBe('Neovim (proj-feat@feat)');
+
+        // Record every diff that reaches Neovim, and for which instance.
+        await rig.lua(`local diff = require('claude_worktrees.diff')
+          _G.cw_test_diff_keys = {}
+          local open = diff.open
+          diff.open = function(spec) table.insert(_G.cw_test_diff_keys, spec.key) return open(spec) end`);
+
+        await Promise.all([
+          rig.typePrompt(repo.b, 'Please change the greeting [[edit-b]]'),
+          rig.typePrompt(repo.a, 'Say hello [[hello-a]]'),
+        ]);
+        const d = await rig.waitDiff(repo.b);
+        expect(d).toMatchObject({ key: repo.b, file: fileB, old: ['hello', 'world'], new: ['hello from B', 'world'] });
+        const promptB = await rig.waitScreen(repo.b, /Do you want to make this edit to hello\.txt\?/);
+        expect(promptB).toContain('Opened changes in Neovim (proj-feat@feat) ⧉');
+        await rig.waitScreen(repo.a, /A is here\./, 20_000);
+
+        await rig.inDiff(d.win_new, 'ClaudeCodeDiffAccept');
+        await rig.waitScreen(repo.b, /B is done\./, 20_000);
+        expect(read(fileB)).toBe('hello from B\nworld\n');
+        expect(read(fileA)).toBe('hello\nworld\n');
+        expect(git(repo.a, 'status', '--porcelain')).toBe('');
+        expect(await rig.lua('return _G.cw_test_diff_keys')).toEqual([repo.b]);
+        const screenA = await rig.screen(repo.a, true);
+        expect(screenA).not.toMatch(/Do you want to make this edit|Opened changes|hello from B/);
+        // Each conversation ran in its own CLI (the system prompt names the working directory).
+        expect(router.served.filter((s) => s.key === 'edit-b').map((s) => [s.step, s.cwd]))
+          .toEqual([[0, repo.b], [1, repo.b], [2, repo.b]]);
+        expect(router.served.filter((s) => s.key === 'hello-a').map((s) => [s.step, s.cwd])).toEqual([[0, repo.a]]);
+
+        // Selections stay apart too: one line in B, two in A; neither CLI sees the other's.
+        await rig.focusFile(fileB);
+        await rig.nvim.input('ggV');
+        await rig.waitScreen(repo.b, /⧉ 1 line selected/, 10_000);
+        await rig.nvim.input('<Esc>');
+        await rig.waitScreen(repo.b, /⧉ In hello\.txt/, 10_000);
+        await rig.focusFile(fileA);
+        await rig.nvim.input('ggVj');
+        await rig.waitScreen(repo.a, /⧉ 2 lines selected/, 10_000);
+        expect(await rig.screen(repo.a)).not.toMatch(/1 line selected/);
+        expect(await rig.screen(repo.b)).not.toMatch(/2 lines selected/);
+        await rig.nvim.input('<Esc>');
+      });
+    });
+  });
+}
