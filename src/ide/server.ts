@@ -3,6 +3,7 @@ import * as path from 'path';
 import type { Duplex } from 'stream';
 import { EventEmitter } from 'events';
 import { timingSafeEqual } from 'crypto';
+import { performance } from 'perf_hooks';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Editor } from './editor';
 import { DiffRegistry } from './diffRegistry';
@@ -13,6 +14,10 @@ import { nullLogger, type Logger } from '../util/log';
 import { isInside } from '../util/uri';
 
 export const AUTH_HEADER = 'x-claude-code-ide-authorization';
+/** Where claude's hooks POST their input (src/claude/hooks.ts builds the settings). */
+export const HOOK_PATH = '/hook';
+const DEFAULT_MAX_HOOK_BODY = 8 * 1024 * 1024;
+const HOOK_BODY_TIMEOUT_MS = 10_000;
 
 export interface IdeServerOptions {
   /** The worktree root: the lock file's only workspace folder. */
@@ -25,7 +30,65 @@ export interface IdeServerOptions {
   portRange?: [number, number];
   keepaliveMs?: number;
   maxPayload?: number;
+  /** Largest hook request body accepted (bytes); PostToolUse carries tool output. Default 8 MiB. */
+  maxHookBody?: number;
   log?: Logger;
+}
+
+/**
+ * One Claude Code hook call, as POSTed to HOOK_PATH: the few fields the status needs, validated.
+ * Everything else in the hook input (prompts, tool input and output) is dropped on arrival.
+ */
+export interface HookEvent {
+  /** hook_event_name, e.g. 'UserPromptSubmit', 'PermissionRequest', 'Stop'. */
+  event: string;
+  /** A UUID in practice; checked against SESSION_ID_RE because it ends up in `--resume <id>`. */
+  sessionId: string;
+  transcriptPath?: string;
+  cwd?: string;
+  /** Set when a subagent (not the main thread) caused the event. */
+  agentId?: string;
+  toolName?: string;
+  notificationType?: string;
+  /** SessionStart: startup | resume | clear | compact. */
+  source?: string;
+  /** SessionEnd: clear | resume | logout | prompt_input_exit | other | ... */
+  reason?: string;
+  /** When the request arrived (epoch ms, sub-ms precision, performance clock). */
+  receivedAt: number;
+}
+
+const EVENT_NAME_RE = /^[A-Za-z]{1,64}$/;
+export const SESSION_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function optString(v: unknown, max = 256): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= max && !v.includes('\0') ? v : undefined;
+}
+
+/** The validated event, or null when the body is not a hook input we can use. */
+export function parseHookEvent(body: unknown, receivedAt: number): HookEvent | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const b = body as Record<string, unknown>;
+  const event = b.hook_event_name;
+  const sessionId = b.session_id;
+  if (typeof event !== 'string' || !EVENT_NAME_RE.test(event)) return null;
+  if (typeof sessionId !== 'string' || !SESSION_ID_RE.test(sessionId)) return null;
+  const transcriptPath = optString(b.transcript_path, 4096);
+  const ev: HookEvent = {
+    event,
+    sessionId,
+    // Only an absolute .jsonl path is worth tailing (src/claude/transcript.ts).
+    transcriptPath: transcriptPath && path.isAbsolute(transcriptPath) && transcriptPath.endsWith('.jsonl') ? transcriptPath : undefined,
+    cwd: optString(b.cwd, 4096),
+    agentId: optString(b.agent_id),
+    toolName: optString(b.tool_name),
+    notificationType: optString(b.notification_type, 64),
+    source: optString(b.source, 64),
+    reason: optString(b.reason, 64),
+    receivedAt,
+  };
+  for (const k of Object.keys(ev) as Array<keyof HookEvent>) if (ev[k] === undefined) delete ev[k];
+  return ev;
 }
 
 export interface ClientInfo {
@@ -57,6 +120,14 @@ function tokenMatches(given: string | string[] | undefined, expected: string): b
   return a.length === b.length ? timingSafeEqual(a, b) : (timingSafeEqual(b, b), false);
 }
 
+function isLoopback(addr: string | undefined): boolean {
+  return addr === '127.0.0.1' || addr === '::ffff:127.0.0.1' || addr === '::1';
+}
+
+function bearer(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+}
+
 function reject(socket: Duplex, status: number, reason: string): void {
   // Let the status line reach the client before the socket goes; never wait long for it.
   const kill = () => socket.destroy();
@@ -82,11 +153,18 @@ async function listen(server: http.Server, port: number): Promise<void> {
 
 /**
  * One IDE server per Claude instance: a WebSocket (MCP) endpoint on loopback, its auth token
- * and its lock file. Events: 'client' (ClientInfo), 'ide-connected' (ClientInfo),
- * 'client-closed' (ClientInfo), 'error' is never emitted (errors are logged).
+ * and its lock file, plus `POST /hook` for claude's status hooks (own token, hookToken).
+ * Events: 'client' (ClientInfo), 'ide-connected' (ClientInfo), 'client-closed' (ClientInfo),
+ * 'hook' (HookEvent); 'error' is never emitted (errors are logged).
  */
 export class IdeServer extends EventEmitter {
   readonly authToken = newAuthToken();
+  /**
+   * Separate from authToken: it sits in claude's environment, which every command claude runs
+   * inherits, and it only lets a caller report status, never drive the editor.
+   */
+  private currentHookToken = newAuthToken();
+  private warnedEmptyHookToken = false;
   readonly diffs = new DiffRegistry();
   port = 0;
   lockPath = '';
@@ -108,9 +186,15 @@ export class IdeServer extends EventEmitter {
       perMessageDeflate: false,
     });
     this.wss.on('error', (err) => this.log.error('wss error', err));
-    this.http = http.createServer((_req, res) => {
-      res.writeHead(426, { 'Content-Type': 'text/plain' });
-      res.end('WebSocket only\n');
+    this.http = http.createServer((req, res) => {
+      try {
+        if ((req.url ?? '').split('?')[0] === HOOK_PATH) return this.hookRequest(req, res);
+        res.writeHead(426, { 'Content-Type': 'text/plain' });
+        res.end('WebSocket only\n');
+      } catch (err) {
+        this.log.error('http request failed', err);
+        res.destroy();
+      }
     });
     this.http.on('clientError', (_err, socket) => reject(socket, 400, 'Bad Request'));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -132,6 +216,20 @@ export class IdeServer extends EventEmitter {
 
   get workspaceFolder(): string {
     return this.opts.workspaceFolder;
+  }
+
+  /** The token hook requests must carry (`Authorization: Bearer <token>`). */
+  get hookToken(): string {
+    return this.currentHookToken;
+  }
+
+  /**
+   * A fresh hook token, called for every claude launched: hooks of an earlier claude of this
+   * instance (a late SessionEnd, a leftover process) are refused from then on.
+   */
+  rotateHookToken(): string {
+    this.currentHookToken = newAuthToken();
+    return this.currentHookToken;
   }
 
   get clientInfos(): ClientInfo[] {
@@ -199,6 +297,69 @@ export class IdeServer extends EventEmitter {
       return reject(socket, 401, 'Unauthorized');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /**
+   * POST /hook: one hook input from claude. Checked in order: loopback, method, token (before any
+   * body is read), size, JSON, shape. The answer is `{}` (no hook decision), sent after the 'hook'
+   * listeners ran, so claude never proceeds before the status has changed.
+   */
+  private hookRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const receivedAt = performance.timeOrigin + performance.now();
+    const done = (status: number, body = ''): void => {
+      if (res.headersSent) return;
+      const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+      if (status !== 200) headers.Connection = 'close';
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    req.on('error', (err) => this.log.debug('hook request error', err));
+    res.on('error', (err) => this.log.debug('hook response error', err));
+    if (this.stopped) return done(503);
+    if (!isLoopback(req.socket.remoteAddress)) return done(403);
+    if (req.method !== 'POST') return done(405);
+    const token = bearer(req.headers.authorization);
+    if (!tokenMatches(token, this.currentHookToken)) {
+      if (token === '' && !this.warnedEmptyHookToken) {
+        // The CLI sends an empty value when it may not read the variable (httpHookAllowedEnvVars).
+        this.warnedEmptyHookToken = true;
+        this.log.warn('hook request with an empty token: does httpHookAllowedEnvVars leave out CLAUDE_WORKTREES_HOOK_TOKEN?');
+      } else {
+        this.log.warn('rejected hook request: missing or wrong token');
+      }
+      return done(401);
+    }
+    const max = this.opts.maxHookBody ?? DEFAULT_MAX_HOOK_BODY;
+    const tooBig = (): void => {
+      this.log.warn(`hook request body over ${max} bytes, refused`);
+      // Stop reading, and drop the connection once the answer is out.
+      res.once('finish', () => req.socket.destroy());
+      done(413);
+    };
+    if (Number(req.headers['content-length'] ?? 0) > max) return tooBig();
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.setTimeout(HOOK_BODY_TIMEOUT_MS, () => { done(408); req.socket.destroy(); });
+    req.on('data', (chunk: Buffer) => {
+      if (res.headersSent) return;
+      size += chunk.length;
+      if (size > max) return tooBig();
+      parts.push(chunk);
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(parts, size).toString('utf8'));
+      } catch {
+        return done(400);
+      }
+      const ev = parseHookEvent(body, receivedAt);
+      if (!ev) return done(400);
+      this.log.debug(`hook ${ev.event}${ev.toolName ? ` ${ev.toolName}` : ''}${ev.notificationType ? ` ${ev.notificationType}` : ''}`);
+      this.emitSafe('hook', ev);
+      done(200, '{}');
+    });
   }
 
   private accept(ws: WebSocket): void {

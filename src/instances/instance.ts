@@ -1,8 +1,43 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import type { IdeServer } from '../ide/server';
+import { performance } from 'perf_hooks';
+import type { HookEvent, IdeServer } from '../ide/server';
+import { hookEnv, hookSettings, withHookSettings, type HookRelay } from '../claude/hooks';
+import { StatusMachine, type ClaudeStatus, type StatusInput, type StatusState, type WaitingFor } from '../claude/status';
+import { TranscriptTail } from '../claude/transcript';
+import { nullLogger, type Logger } from '../util/log';
 import { own, type OwnedProcess } from './reaper';
 
 export type InstanceState = 'starting' | 'running' | 'exited';
+
+/** One change of an instance's claude status (Instance.onStatus). */
+export interface StatusChange {
+  /** The hook event name that caused it, or 'interrupted' | 'launched' | 'exited' | 'seen'. */
+  cause: string;
+  prev: Readonly<StatusState>;
+  next: Readonly<StatusState>;
+  /** For a hook: milliseconds from the HTTP request's arrival to this change. */
+  latencyMs?: number;
+}
+
+export interface InstanceOptions {
+  /** The SessionStart relay (null: no SessionStart hook; the first prompt still sets the status). */
+  hookRelay?: HookRelay | null;
+  /** Called after every status change, synchronously. */
+  onStatus?(change: StatusChange): void;
+  log?: Logger;
+}
+
+/** What to add when launching this instance's claude (Instance.claudeLaunch). */
+export interface ClaudeLaunch {
+  /** Claude arguments to put right after the claude command: our `--settings`, then the user's. */
+  args: string[];
+  /** Environment to add on top of claudeEnv() (the hook token). */
+  env: Record<string, string>;
+  /** False when a `--settings` of the user could not be read and merged: no status hooks then. */
+  hooks: boolean;
+}
 
 /** What the Neovim side pushes to Lua for one instance (statusline, :ClaudeCodeList, picker). */
 export interface InstanceSnapshot {
@@ -17,6 +52,15 @@ export interface InstanceSnapshot {
   exitCode: number | null;
   startedAt: number;
   lockPath: string;
+  /** From claude's hooks: see src/claude/status.ts. */
+  status: ClaudeStatus;
+  waitingFor: WaitingFor | null;
+  /** A finished turn not looked at yet; cleared by markSeen() or the next prompt. */
+  unseen: boolean;
+  /** The latest claude session id (for `claude --resume <id>`), kept after claude exits. */
+  sessionId: string | null;
+  /** Epoch ms of the last change of status or waitingFor. */
+  statusChangedAt: number;
 }
 
 /**
@@ -31,16 +75,45 @@ export class Instance {
   termBuf: number | null = null;
   claudePid: number | null = null;
   readonly startedAt = Date.now();
+  private readonly machine = new StatusMachine();
+  private transcriptPath: string | null = null;
+  private tail: TranscriptTail | null = null;
+  private readonly log: Logger;
 
   constructor(
     readonly root: string,
     readonly name: string,
     readonly branch: string,
     readonly server: IdeServer,
-  ) {}
+    private readonly opts: InstanceOptions = {},
+  ) {
+    this.log = opts.log ?? nullLogger;
+  }
 
   get connected(): boolean {
     return this.server.connected;
+  }
+
+  /** The hook-driven status, whole (snapshot() has the same fields, flattened). */
+  get statusState(): Readonly<StatusState> {
+    return this.machine.state;
+  }
+
+  /**
+   * The extra argv and env for launching this instance's claude with status hooks:
+   * `argv = claudeArgv(cmd, launch.args)` (userArgs are inside launch.args), env = claudeEnv(...)
+   * plus launch.env. Rotates the hook token, so an earlier claude of this instance can no longer
+   * report. A user `--settings` file is read relative to the worktree root.
+   */
+  claudeLaunch(userArgs: readonly string[] = []): ClaudeLaunch {
+    const token = this.server.rotateHookToken();
+    const read = (file: string): string => {
+      const expanded = file === '~' || file.startsWith('~/') ? path.join(os.homedir(), file.slice(1)) : file;
+      return fs.readFileSync(path.resolve(this.root, expanded), 'utf8');
+    };
+    const r = withHookSettings(userArgs, hookSettings(this.server.port, this.opts.hookRelay ?? null), read);
+    if (!r.hooks) this.log.warn('could not read the --settings given to claude: status hooks are off for this run');
+    return { args: r.args, env: hookEnv(token), hooks: r.hooks };
   }
 
   processStarted(pid: number, buf: number): void {
@@ -49,11 +122,62 @@ export class Instance {
     this.state = 'running';
     this.exitCode = null;
     this.claudePid = null;
+    this.transcriptPath = null;
+    this.move({ kind: 'launched' }, 'launched');
   }
 
   processExited(code: number): void {
     this.state = 'exited';
     this.exitCode = code;
+    this.move({ kind: 'exited' }, 'exited');
+  }
+
+  /** A hook event from this instance's server. True when the status changed. */
+  applyHook(ev: HookEvent): boolean {
+    if (ev.transcriptPath) this.transcriptPath = ev.transcriptPath;
+    return this.move({ kind: 'hook', event: ev }, ev.event, ev.receivedAt);
+  }
+
+  /** The user looked at the finished turn (the editor side calls this). True when it changed. */
+  markSeen(): boolean {
+    return this.move({ kind: 'seen' }, 'seen');
+  }
+
+  /** Stop watching the transcript (the instance is going away). Idempotent. */
+  dispose(): void {
+    this.tail?.stop();
+    this.tail = null;
+  }
+
+  private move(input: StatusInput, cause: string, receivedAt?: number): boolean {
+    const prev = this.machine.state;
+    const changed = this.machine.apply(input);
+    const next = this.machine.state;
+    // Measured before anything else runs: the cost of getting from the request to the state.
+    const latencyMs = receivedAt === undefined ? undefined : performance.timeOrigin + performance.now() - receivedAt;
+    if (changed) {
+      if (prev.status !== next.status || prev.waitingFor !== next.waitingFor) {
+        this.log.debug(`status ${prev.status} -> ${next.status}${next.waitingFor ? ` (${next.waitingFor})` : ''} on ${cause}`
+          + (latencyMs === undefined ? '' : ` in ${latencyMs.toFixed(2)} ms`));
+      }
+      try {
+        this.opts.onStatus?.({ cause, prev, next, latencyMs });
+      } catch (err) {
+        this.log.error('status listener threw', err);
+      }
+    }
+    // After the listeners: file system work must not delay the state push.
+    this.followTranscript();
+    return changed;
+  }
+
+  /** Tail the transcript only while a turn runs: that is when an interrupt can come. */
+  private followTranscript(): void {
+    const s = this.machine.state.status;
+    const want = (s === 'busy' || s === 'waiting') ? this.transcriptPath : null;
+    if (this.tail && this.tail.file === want) return;
+    this.tail?.stop();
+    this.tail = want ? new TranscriptTail(want, () => this.move({ kind: 'interrupted' }, 'interrupted'), { log: this.log }) : null;
   }
 
   snapshot(): InstanceSnapshot {
@@ -69,6 +193,11 @@ export class Instance {
       exitCode: this.exitCode,
       startedAt: this.startedAt,
       lockPath: this.server.lockPath,
+      status: this.machine.state.status,
+      waitingFor: this.machine.state.waitingFor,
+      unseen: this.machine.state.unseen,
+      sessionId: this.machine.state.sessionId,
+      statusChangedAt: this.machine.state.changedAt,
     };
   }
 }

@@ -1,7 +1,8 @@
-import { IdeServer } from '../ide/server';
+import { IdeServer, type HookEvent } from '../ide/server';
 import type { Editor } from '../ide/editor';
+import { defaultHookRelay, type HookRelay } from '../claude/hooks';
 import type { Logger } from '../util/log';
-import { Instance, shortName } from './instance';
+import { Instance, shortName, type StatusChange } from './instance';
 import { terminate, terminateSync } from './reaper';
 
 export interface ManagerOptions {
@@ -10,8 +11,12 @@ export interface ManagerOptions {
   ideName(name: string, branch: string): string;
   lockDir?: string;
   portRange?: [number, number];
-  /** Called after every change of any instance (state push to Lua). */
+  /** Called after every change of any instance (state push to Lua), hook-driven status included. */
   onChange(): void;
+  /** Called after every status change of an instance, before onChange (e.g. to notify the user). */
+  onStatus?(inst: Instance, change: StatusChange): void;
+  /** The SessionStart hook relay; default: dist/claude/hookRelay.js run by this node. Null: none. */
+  hookRelay?: HookRelay | null;
   log: Logger;
 }
 
@@ -22,8 +27,11 @@ export interface ManagerOptions {
 export class InstanceManager {
   private readonly byRoot = new Map<string, Instance>();
   private readonly starting = new Map<string, Promise<Instance>>();
+  private readonly hookRelay: HookRelay | null;
 
-  constructor(private readonly o: ManagerOptions) {}
+  constructor(private readonly o: ManagerOptions) {
+    this.hookRelay = o.hookRelay === undefined ? defaultHookRelay() : o.hookRelay;
+  }
 
   list(): Instance[] {
     return [...this.byRoot.values()];
@@ -60,7 +68,16 @@ export class InstanceManager {
       portRange: this.o.portRange,
       log,
     });
-    const inst = new Instance(root, name, branch, server);
+    const inst: Instance = new Instance(root, name, branch, server, {
+      hookRelay: this.hookRelay,
+      log,
+      onStatus: (change) => {
+        this.o.onStatus?.(inst, change);
+        this.o.onChange();
+      },
+    });
+    // Each server only ever hears its own claude's hooks (own port, own token).
+    server.on('hook', (ev: HookEvent) => inst.applyHook(ev));
     server.on('ide-connected', (c: { pid?: number }) => {
       inst.claudePid = c.pid ?? null;
       log.info(`claude pid ${c.pid} connected`);
@@ -76,6 +93,7 @@ export class InstanceManager {
   /** End one instance: its claude (if we started it and it runs), its server and lock file. */
   async kill(inst: Instance): Promise<void> {
     this.byRoot.delete(inst.root);
+    inst.dispose();
     if (inst.process && inst.state === 'running') await terminate([inst.process]);
     await inst.server.stop();
     this.o.onChange();
@@ -85,7 +103,10 @@ export class InstanceManager {
   disposeSync(graceMs = 1000): void {
     const all = this.list();
     this.byRoot.clear();
-    for (const i of all) i.server.stopSync();
+    for (const i of all) {
+      i.dispose();
+      i.server.stopSync();
+    }
     terminateSync(all.filter((i) => i.process && i.state === 'running').map((i) => i.process!), graceMs);
   }
 }
