@@ -73,37 +73,84 @@ local function key_of(s)
   return table.concat({ s.filePath, a.line, a.character, b.line, b.character, s.text }, '\0')
 end
 
+--- Send the selection if it changed since the last one sent; true when sent.
 function M.flush()
   local ok, s = pcall(M.compute)
-  if not ok or not s then return end
+  if not ok or not s then return false end
   local k = key_of(s)
-  if k == M.last_key then return end
+  if k == M.last_key then return false end
   M.last_key = k
   M.last = s
   require('claude_worktrees')._emit({ type = 'selection', selection = s })
+  return true
 end
 
--- Runs on every cursor move, so it does the least possible: set a flag and, once per window,
--- arm the timer. The selection is computed once when the window ends (and sent only if it
--- changed): at most one message per window however the cursor moves.
-local pending = false
-local function on_timer()
-  pending = false
-  vim.schedule(M.flush)
+-- Even an empty Lua callback on CursorMoved costs Neovim ~3 us per move. So the cursor is
+-- watched only while idle: the first move deletes that autocmd (its callback returns true)
+-- and starts a sampler that looks at the selection once per window, sending it only when it
+-- changed. After two quiet windows the sampler stops and the autocmd comes back. Moves in a
+-- burst cost nothing; at most one message per window; none for moves that change nothing.
+local group = nil
+local sampling = false
+local quiet = 0
+local QUIET_WINDOWS = 2
+local watch_moves
+
+local function sample()
+  if not sampling then return end
+  local sent = M.flush()
+  quiet = sent and 0 or quiet + 1
+  if quiet >= QUIET_WINDOWS then
+    sampling = false
+    timer:stop()
+    watch_moves()
+  end
 end
 
-local function on_move()
-  if pending or not attached() then return end
-  pending = true
-  timer:start(debounce, 0, on_timer)
+local function on_tick()
+  vim.schedule(sample)
+end
+
+--- Start sampling (idempotent). Returns true so a CursorMoved autocmd calling it is deleted.
+local function wake()
+  if sampling then return true end
+  if not attached() then return false end
+  sampling = true
+  quiet = 0
+  timer:start(debounce, debounce, on_tick)
+  return true
+end
+M.wake = wake
+
+watch_moves = function()
+  if group then vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI' }, { group = group, callback = wake }) end
 end
 
 function M.setup(ms)
   debounce = ms or 50
   if not timer then timer = uv.new_timer() end
-  local group = vim.api.nvim_create_augroup('claude_worktrees_selection', { clear = true })
-  vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI', 'BufEnter' }, { group = group, callback = on_move })
-  pcall(vim.api.nvim_create_autocmd, 'ModeChanged', { group = group, callback = on_move })
+  timer:stop()
+  sampling = false
+  group = vim.api.nvim_create_augroup('claude_worktrees_selection', { clear = true })
+  watch_moves()
+  -- Rare events: they wake the sampler but are never deleted.
+  vim.api.nvim_create_autocmd('BufEnter', { group = group, callback = function() wake() end })
+  pcall(vim.api.nvim_create_autocmd, 'ModeChanged', { group = group, callback = function() wake() end })
+end
+
+--- Is the sampler running (tests)?
+function M.sampling()
+  return sampling
+end
+
+--- Stop sampling now and watch for the next move (bench: the cost of a first move).
+function M.idle()
+  sampling = false
+  if timer then timer:stop() end
+  if group then
+    pcall(vim.api.nvim_clear_autocmds, { group = group, event = { 'CursorMoved', 'CursorMovedI' } })
+    watch_moves()
+  end
 end
 
 return M

@@ -1,5 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import type { NvimPlugin } from 'neovim';
 import { Bridge } from './bridge';
 import { fargs, isRec, num, optStr, rec, str } from './check';
@@ -13,6 +15,16 @@ import { FileLogger, type Logger } from '../util/log';
 import { isInside } from '../util/uri';
 
 type Nvim = NvimPlugin['nvim'];
+
+let gcFn: (() => void) | null = null;
+/** A full GC without starting node with --expose-gc (memory figures only). */
+function fullGc(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+}
 
 interface Config {
   cmd: string | string[];
@@ -92,7 +104,7 @@ export class App {
 
   private editorFor(root: string, name: string): NvimEditor {
     const ed = new NvimEditor(this.bridge, this.editorState, root, this.diffs, this.log.child(name), (file, contents) =>
-      this.reloadWhenWritten(file, contents));
+      this.reloadWhenWritten(file, contents), () => (this.logDir ? path.join(this.logDir, 'proposals') : ''));
     this.editors.set(root, ed);
     return ed;
   }
@@ -374,7 +386,9 @@ export class App {
     setTimeout(tick, 20).unref();
   }
 
-  stats(): Record<string, number> {
+  /** Memory of this host process; with gc, after a full collection (for measuring, not for use). */
+  stats(gc = false): Record<string, number> {
+    if (gc) fullGc();
     const m = process.memoryUsage();
     return {
       pid: process.pid, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external,

@@ -57,9 +57,9 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   plugin.registerFunction('ClaudeWorktreesSync', () => app.editorState.batches, { sync: true });
 
   // Memory and counts of this plugin's side of the host (bench, :checkhealth, bug reports).
-  plugin.registerFunction('ClaudeWorktreesStats', () => {
+  plugin.registerFunction('ClaudeWorktreesStats', (args: unknown) => {
     try {
-      return app.stats();
+      return app.stats(Array.isArray(args) && args[0] === 'gc');
     } catch (err) {
       app.report('stats', err);
       return null;
