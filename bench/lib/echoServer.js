@@ -43,4 +43,43 @@ async function startEchoServer() {
   };
 }
 
-module.exports = { startEchoServer };
+/**
+ * The same echo server in a child process: the floor for the plugin's figures, whose server
+ * runs in Neovim's Node host, another process than the client (as with the real CLI).
+ */
+function startEchoServerProcess() {
+  const { spawn } = require('child_process');
+  const child = spawn(process.execPath, [__filename, '--serve', String(process.pid)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`echo server process exited (${code})`)));
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /^(ws:\/\/\S+)\n/.exec(buf);
+      if (!m) return;
+      child.removeAllListeners('exit');
+      resolve({
+        url: m[1],
+        close: () => new Promise((r) => {
+          if (child.exitCode !== null) return r();
+          child.once('exit', () => r());
+          child.kill('SIGTERM');
+        }),
+      });
+    });
+  });
+}
+
+if (require.main === module && process.argv[2] === '--serve') {
+  startEchoServer().then((e) => process.stdout.write(`${e.url}\n`));
+  process.on('SIGTERM', () => process.exit(0));
+  // Never outlive the bench, however it ends.
+  const parent = Number(process.argv[3]);
+  setInterval(() => {
+    try { process.kill(parent, 0); } catch { process.exit(0); }
+  }, 500).unref();
+  setInterval(() => {}, 60_000); // keep alive while the server has no client yet
+}
+
+module.exports = { startEchoServer, startEchoServerProcess };

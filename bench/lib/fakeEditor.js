@@ -51,8 +51,9 @@ function makeDiagnostics(root, count, files, msgLen) {
 class BenchEditor {
   constructor(root, { tabs = 20, diagnostics = 200, diagnosticFiles = 10, msgLen = 60 } = {}) {
     this.root = root;
-    this.tabs = Array.from({ length: tabs }, (_, i) => tab(root, i, i === 0));
-    this.diagnostics = makeDiagnostics(root, diagnostics, diagnosticFiles, msgLen);
+    // Frozen, as the plugin's editor state hands them out: the server may serialize them once.
+    this.tabs = Object.freeze(Array.from({ length: tabs }, (_, i) => Object.freeze(tab(root, i, i === 0))));
+    this.diagnostics = Object.freeze(makeDiagnostics(root, diagnostics, diagnosticFiles, msgLen));
   }
   openDiff(req) {
     // Decided at once (not timed by the bench yet).
@@ -61,7 +62,10 @@ class BenchEditor {
   openFile() {}
   getOpenEditors() { return this.tabs; }
   getDiagnostics(filePath) {
-    if (filePath === undefined) return this.diagnostics.filter((d) => d.diagnostics.length > 0);
+    if (filePath === undefined) {
+      if (!this.nonEmpty) this.nonEmpty = Object.freeze(this.diagnostics.filter((d) => d.diagnostics.length > 0));
+      return this.nonEmpty;
+    }
     return this.diagnostics.filter((d) => d.uri === `file://${filePath}` && d.diagnostics.length > 0);
   }
   getCurrentSelection() { return null; }

@@ -46,16 +46,28 @@ end
 -- files: above this many lines the windows get the diff without folds.
 local FOLD_MAX_LINES = 5000
 
+-- Returns how to undo it: :diffoff after :diffthis, else the options as they were.
 local function diff_window(win, fold)
   if fold then
     vim.api.nvim_win_call(win, function() vim.cmd('diffthis') end)
-    return
+    return nil
   end
   local wo = vim.wo[win]
+  local saved = { diff = false, scrollbind = wo.scrollbind, cursorbind = wo.cursorbind, wrap = wo.wrap }
   wo.diff = true
   wo.scrollbind = true
   wo.cursorbind = true
   wo.wrap = false
+  return saved
+end
+
+local function undiff_window(win, saved)
+  if not vim.api.nvim_win_is_valid(win) then return end
+  if not saved then
+    pcall(vim.api.nvim_win_call, win, function() vim.cmd('diffoff') end)
+    return
+  end
+  for k, v in pairs(saved) do pcall(function() vim.wo[win][k] = v end) end
 end
 
 --- lines: a list, or { file = path } to read from disk.
@@ -113,7 +125,7 @@ open = function(spec)
 
   local fold = vim.api.nvim_buf_line_count(buf_old) <= FOLD_MAX_LINES and vim.api.nvim_buf_line_count(buf_new) <= FOLD_MAX_LINES
   vim.api.nvim_win_set_buf(code, buf_old)
-  diff_window(code, fold)
+  local saved_old = diff_window(code, fold)
   vim.cmd('rightbelow vsplit')
   local win_new = vim.api.nvim_get_current_win()
   vim.api.nvim_win_set_buf(win_new, buf_new)
@@ -121,7 +133,7 @@ open = function(spec)
 
   local d = {
     key = spec.key, tab_name = spec.tab_name, file = file, eol = eol or spec.new_text == '',
-    win_old = code, win_new = win_new, buf_old = buf_old, buf_new = buf_new, prev_buf = prev_buf,
+    win_old = code, win_new = win_new, saved_old = saved_old, buf_old = buf_old, buf_new = buf_new, prev_buf = prev_buf,
   }
   M.diffs[spec.id] = d
   local group = vim.api.nvim_create_augroup('claude_worktrees_diff_' .. spec.id, { clear = true })
@@ -151,7 +163,7 @@ local function teardown(id, outcome)
     pcall(vim.api.nvim_win_close, d.win_new, true)
   end
   if vim.api.nvim_win_is_valid(d.win_old) then
-    pcall(vim.api.nvim_win_call, d.win_old, function() vim.cmd('diffoff') end)
+    undiff_window(d.win_old, d.saved_old)
     if d.prev_buf and vim.api.nvim_buf_is_valid(d.prev_buf) and d.prev_buf ~= d.buf_old then
       pcall(vim.api.nvim_win_set_buf, d.win_old, d.prev_buf)
     elseif #vim.api.nvim_list_wins() > 1 then

@@ -62,7 +62,13 @@ export function classify(text: string): Incoming {
   return { kind: 'request', msg: { id, method: o.method, params: o.params } };
 }
 
-export function resultFrame(id: Id, result: unknown): string {
+/** A result whose JSON text is already known (see SerializedResult in tool.ts). */
+export interface PreSerialized {
+  readonly json: string;
+}
+
+export function resultFrame(id: Id, result: unknown, pre?: PreSerialized): string {
+  if (pre) return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${pre.json}}`;
   return JSON.stringify({ jsonrpc: '2.0', id, result });
 }
 

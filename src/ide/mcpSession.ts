@@ -7,6 +7,7 @@ import {
 } from './jsonrpc';
 import { asArgs } from './args';
 import { ALL_TOOLS, TOOLS_BY_NAME } from './tools';
+import { SerializedResult } from './tool';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
 export const SERVER_INFO = { name: 'claude-worktrees', version: '0.1.0' };
@@ -88,10 +89,14 @@ export class McpSession {
       return;
     }
     if (isThenable(result)) {
-      result.then((value) => this.d.send(resultFrame(r.id, value)), (err: unknown) => this.fail(r, err));
+      result.then((value) => this.reply(r, value), (err: unknown) => this.fail(r, err));
     } else {
-      this.d.send(resultFrame(r.id, result));
+      this.reply(r, result);
     }
+  }
+
+  private reply(r: Request, result: unknown): void {
+    this.d.send(result instanceof SerializedResult ? resultFrame(r.id, null, result) : resultFrame(r.id, result));
   }
 
   private fail(r: Request, err: unknown): void {

@@ -36,7 +36,7 @@ export interface Tool {
   inputSchema: JsonSchema;
   /** close_tab is callable but not advertised (as the CLI expects). */
   listed: boolean;
-  call(args: Args, ctx: ToolContext): ToolResult | Promise<ToolResult>;
+  call(args: Args, ctx: ToolContext): ToolResult | SerializedResult | Promise<ToolResult | SerializedResult>;
 }
 
 export function text(...texts: string[]): ToolResult {
@@ -46,6 +46,31 @@ export function text(...texts: string[]): ToolResult {
 /** JSON payloads travel compactly encoded inside a text item. */
 export function json(value: unknown): ToolResult {
   return text(JSON.stringify(value));
+}
+
+/**
+ * A tool result already serialized as the JSON of the `result` member: the reply frame is
+ * then a concatenation, not two JSON.stringify passes over (say) 46 KB of diagnostics.
+ */
+export class SerializedResult {
+  constructor(readonly json: string) {}
+}
+
+const serialized = new WeakMap<object, SerializedResult>();
+
+/**
+ * json(wrap(value)) for an answer the editor promises never to change (a frozen array or
+ * object: the Neovim editor state hands out frozen snapshots and makes new ones on change),
+ * serialized once per snapshot; anything else is serialized per call.
+ */
+export function jsonOnce<T extends object>(value: T, wrap: (v: T) => unknown = (v) => v): ToolResult | SerializedResult {
+  if (!Object.isFrozen(value)) return json(wrap(value));
+  let s = serialized.get(value);
+  if (!s) {
+    s = new SerializedResult(JSON.stringify(json(wrap(value))));
+    serialized.set(value, s);
+  }
+  return s;
 }
 
 /**

@@ -54,10 +54,11 @@ export class EditorState {
   openEditors(): OpenEditorTab[] {
     if (this.tabsCache) return this.tabsCache;
     const nums = [...this.bufs.keys()].sort((a, b) => a - b);
-    this.tabsCache = nums.map((n) => {
+    // Frozen: an answer never changes once handed out (tools serialize it once, see jsonOnce).
+    this.tabsCache = Object.freeze(nums.map((n) => {
       const b = this.bufs.get(n)!;
       const active = n === this.cur;
-      return {
+      return Object.freeze({
         uri: fileUri(b.path),
         isActive: active,
         isPinned: false,
@@ -71,8 +72,8 @@ export class EditorState {
         languageId: b.filetype || 'plaintext',
         lineCount: b.lines,
         isUntitled: false,
-      };
-    });
+      });
+    })) as OpenEditorTab[];
     return this.tabsCache;
   }
 
@@ -84,7 +85,7 @@ export class EditorState {
       return [];
     }
     if (!this.diagCache) {
-      this.diagCache = [...this.diags.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+      this.diagCache = Object.freeze([...this.diags.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d)) as FileDiagnostics[];
     }
     return this.diagCache;
   }
@@ -105,7 +106,7 @@ function parseDiags(v: unknown): [number, FileDiagnostics | null] {
   const n = num(r.buf, 'buf');
   const p = optStr(r.path) ?? '';
   if (!p) return [n, null];
-  return [n, { uri: fileUri(p), diagnostics: arr(r.list, 'list').map(parseDiagnostic) }];
+  return [n, Object.freeze({ uri: fileUri(p), diagnostics: Object.freeze(arr(r.list, 'list').map(parseDiagnostic)) as Diagnostic[] })];
 }
 
 export function parseDiagnostic(dv: unknown): Diagnostic {

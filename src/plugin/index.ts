@@ -17,23 +17,19 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
    * later input cannot change which worktree a command acts on. The work itself then runs
    * detached, so Neovim never waits on a server or a process. Nothing here may throw.
    */
-  const command = (what: string, fn: (ctx: Context, ...a: unknown[]) => Promise<void>, opts: { wait?: boolean } = {}) =>
-    async (...a: unknown[]) => {
-      try {
-        await app.init();
-        const ctx = await app.context();
-        // Quick local commands (list, status) finish before Neovim goes on: their output lands
-        // where the user typed them, and the bench can time them end to end.
-        const work = fn(ctx, ...a).catch((err) => app.report(what, err));
-        if (opts.wait) await work;
-      } catch (err) {
-        app.report(what, err);
-      }
-      return null;
-    };
+  const command = (what: string, fn: (ctx: Context, ...a: unknown[]) => Promise<void>) => async (...a: unknown[]) => {
+    try {
+      await app.init();
+      const ctx = await app.context();
+      fn(ctx, ...a).catch((err) => app.report(what, err));
+    } catch (err) {
+      app.report(what, err);
+    }
+    return null;
+  };
 
   plugin.registerCommand('ClaudeCode', command(':ClaudeCode', (c, a) => app.claudeCode(c, a)), { nargs: '*', sync: true });
-  plugin.registerCommand('ClaudeCodeList', command(':ClaudeCodeList', (c) => app.list(c), { wait: true }), { sync: true });
+  plugin.registerCommand('ClaudeCodeList', command(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
   plugin.registerCommand('ClaudeCodeSwitch', command(':ClaudeCodeSwitch', (c, a) => app.switchTo(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
   plugin.registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
   plugin.registerCommand('ClaudeCodeKillAll', command(':ClaudeCodeKillAll', () => app.killAll()), { sync: true });

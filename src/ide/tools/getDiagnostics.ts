@@ -1,5 +1,5 @@
 import { optString } from '../args';
-import { json, whenReady, type Tool } from '../tool';
+import { jsonOnce, whenReady, type Tool } from '../tool';
 import { uriOrPathToPath } from '../../util/uri';
 
 /**
@@ -21,6 +21,6 @@ export const getDiagnostics: Tool = {
   call(args, ctx) {
     const uri = optString(args, 'uri');
     const file = uri ? uriOrPathToPath(uri, ctx.workspaceFolder) : undefined;
-    return whenReady(ctx.editor.getDiagnostics(file), json);
+    return whenReady(ctx.editor.getDiagnostics(file), (d) => jsonOnce(d));
   },
 };

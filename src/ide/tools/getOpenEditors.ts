@@ -1,4 +1,4 @@
-import { json, whenReady, type Tool } from '../tool';
+import { jsonOnce, whenReady, type Tool } from '../tool';
 
 export const getOpenEditors: Tool = {
   name: 'getOpenEditors',
@@ -6,6 +6,6 @@ export const getOpenEditors: Tool = {
   listed: true,
   inputSchema: { type: 'object', properties: {}, additionalProperties: false },
   call(_args, ctx) {
-    return whenReady(ctx.editor.getOpenEditors(), (tabs) => json({ tabs }));
+    return whenReady(ctx.editor.getOpenEditors(), (tabs) => jsonOnce(tabs, (t) => ({ tabs: t })));
   },
 };

@@ -1,9 +1,9 @@
 import * as path from 'path';
-import { json, type Tool, type ToolResult } from '../tool';
+import { json, SerializedResult, type Tool } from '../tool';
 import { fileUri } from '../../util/uri';
 
 // The answer never changes for a worktree: build it once (it is the hottest, smallest call).
-const answers = new Map<string, ToolResult>();
+const answers = new Map<string, SerializedResult>();
 
 /** One instance, one worktree: the folder is this server's worktree root, nothing else. */
 export const getWorkspaceFolders: Tool = {
@@ -16,11 +16,11 @@ export const getWorkspaceFolders: Tool = {
     let answer = answers.get(root);
     if (!answer) {
       if (answers.size > 256) answers.clear();
-      answer = json({
+      answer = new SerializedResult(JSON.stringify(json({
         success: true,
         folders: [{ name: path.basename(root), uri: fileUri(root), path: root }],
         rootPath: root,
-      });
+      })));
       answers.set(root, answer);
     }
     return answer;
