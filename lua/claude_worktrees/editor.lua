@@ -153,4 +153,47 @@ function M.reload(path)
   return 'reloaded'
 end
 
+--- After claude's tools ran: buffers of files under root that changed on disk are reloaded
+--- when unmodified; a modified one is kept and the user told. Neovim's own change detection
+--- (:checktime) decides what changed; our FileChangedShell answer exists only during this call,
+--- so the user's own :checktime keeps its usual prompt.
+M._warned = {}
+function M.reload_changed(root)
+  local reloaded, kept = {}, {}
+  local g = vim.api.nvim_create_augroup('claude_worktrees_reload', { clear = true })
+  vim.api.nvim_create_autocmd('FileChangedShell', {
+    group = g,
+    callback = function(args)
+      local b = args.buf
+      local reason = vim.v.fcs_reason
+      if reason == 'deleted' then
+        vim.v.fcs_choice = ''
+      elseif vim.bo[b].modified then
+        vim.v.fcs_choice = ''
+        table.insert(kept, vim.api.nvim_buf_get_name(b))
+      else
+        vim.v.fcs_choice = 'reload'
+        table.insert(reloaded, vim.api.nvim_buf_get_name(b))
+      end
+    end,
+  })
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if is_file_buf(b) then
+      local name = vim.api.nvim_buf_get_name(b)
+      if name:sub(1, #root + 1) == root .. '/' then pcall(vim.cmd, 'checktime ' .. b) end
+    end
+  end
+  pcall(vim.api.nvim_del_augroup_by_id, g)
+  for _, name in ipairs(kept) do
+    -- Once per version on disk: later tool calls leave the same file changed.
+    local stamp = vim.fn.getftime(name) .. ':' .. vim.fn.getfsize(name)
+    if M._warned[name] ~= stamp then
+      M._warned[name] = stamp
+      require('claude_worktrees.util').notify(vim.fn.fnamemodify(name, ':~:.') ..
+        ' changed on disk but its buffer has unsaved changes: kept yours (:edit! takes the file)', vim.log.levels.WARN)
+    end
+  end
+  return { reloaded = reloaded, kept = kept }
+end
+
 return M

@@ -58,6 +58,8 @@ function M.setup(opts)
     if vim.loop.fs_stat(cli) then vim.g.node_host_prog = cli end
   end
   M._track()
+  local ok, colors = pcall(require, 'claude_worktrees.colors')
+  if ok and colors.setup then colors.setup() end
   return M
 end
 
@@ -143,11 +145,18 @@ end
 function M._set_state(state)
   local old = M.state.instances
   M.state = state
-  M._mark_current()
+  M._current_root_cached = M._mark_current()
+  M._invalidate_statusline()
   if not M._current_au then
     M._current_au = true
     local g = vim.api.nvim_create_augroup('claude_worktrees_current', { clear = true })
-    vim.api.nvim_create_autocmd({ 'BufEnter', 'DirChanged' }, { group = g, callback = function() M._mark_current() end })
+    vim.api.nvim_create_autocmd({ 'BufEnter', 'DirChanged' }, { group = g, callback = function()
+      local root = M._mark_current()
+      if root ~= M._current_root_cached then
+        M._current_root_cached = root
+        M._invalidate_statusline()
+      end
+    end })
   end
   local ok, err = pcall(fire_changes, old, state.instances)
   if not ok then require('claude_worktrees.util').notify('state events failed: ' .. tostring(err), vim.log.levels.WARN) end
@@ -209,17 +218,141 @@ function M.complete(arglead)
   return out
 end
 
---- Statusline: the current worktree's instance and a count of the others.
-function M.statusline()
+-- ---- status display --------------------------------------------------------------------
+
+local STATUS_WORD = { busy = 'busy', waiting = 'waiting', idle = 'idle', exited = 'exited', unknown = 'starting' }
+local STATUS_HL = {
+  busy = 'ClaudeWorktreesBusy', waiting = 'ClaudeWorktreesWaiting', idle = 'ClaudeWorktreesIdle',
+  exited = 'ClaudeWorktreesExited', unknown = 'ClaudeWorktreesUnknown',
+}
+M.STATUS_HL = STATUS_HL
+
+local function status_of(i)
+  if i.state == 'exited' then return 'exited' end
+  local st = i.status
+  if type(st) ~= 'string' or not STATUS_WORD[st] then return 'unknown' end
+  return st
+end
+M.status_of = status_of
+
+local function word(i)
+  local st = status_of(i)
+  local w = STATUS_WORD[st]
+  if st == 'waiting' and type(i.waitingFor) == 'string' then w = 'waiting (' .. i.waitingFor .. ')' end
+  if st == 'idle' and i.unseen == true then w = 'done' end
+  return w
+end
+M.status_word = word
+
+local function instance_hl(name)
+  local ok, colors = pcall(require, 'claude_worktrees.colors')
+  if ok and colors.hl_for then return colors.hl_for(name) end
+  return 'Title'
+end
+
+local function esc(text)
+  return (text:gsub('%%', '%%%%'))
+end
+
+-- The statusline string is rebuilt only when the pushed state or the current instance
+-- changes: a redraw costs a table lookup.
+local line_cache = {}
+function M._invalidate_statusline()
+  line_cache = {}
+end
+
+local function build(highlights)
   local insts = M.state.instances
   if not insts or #insts == 0 then return '' end
-  local cur, others = nil, 0
+  local cur
+  local counts = { waiting = 0, busy = 0, idle = 0 }
   for _, i in ipairs(insts) do
-    if i.current then cur = i else others = others + 1 end
+    if i.current then
+      cur = i
+    else
+      local st = status_of(i)
+      if counts[st] then counts[st] = counts[st] + 1 end
+    end
   end
-  local s = cur and ('claude:' .. cur.name .. ' ' .. cur.state) or 'claude'
-  if others > 0 then s = s .. ' +' .. others end
+  local function hl(group, text)
+    if not highlights then return text end
+    return '%#' .. group .. '#' .. esc(text) .. '%*'
+  end
+  local parts = {}
+  if cur then
+    table.insert(parts, hl(instance_hl(cur.name), cur.name) .. ' ' .. hl(STATUS_HL[status_of(cur)], word(cur)))
+  else
+    table.insert(parts, 'claude')
+  end
+  local others = {}
+  for _, st in ipairs({ 'waiting', 'busy', 'idle' }) do
+    if counts[st] > 0 then table.insert(others, hl(STATUS_HL[st], counts[st] .. ' ' .. st)) end
+  end
+  if #others > 0 then table.insert(parts, '+' .. table.concat(others, ' ')) end
+  return table.concat(parts, ' ')
+end
+
+--- Statusline: the current worktree's instance and its status, then the others counted by
+--- status (waiting, busy, idle). Pure Lua from pushed state, cached between changes.
+--- opts.highlights = false for components that colour themselves (lualine: see :help).
+function M.statusline(opts)
+  local highlights = not (opts and opts.highlights == false)
+  local s = line_cache[highlights]
+  if s == nil then
+    s = build(highlights)
+    line_cache[highlights] = s
+  end
   return s
+end
+
+--- The highlight group of the current instance's status (lualine's `color` option).
+function M.statusline_hl()
+  for _, i in ipairs(M.state.instances or {}) do
+    if i.current then return STATUS_HL[status_of(i)] end
+  end
+  return nil
+end
+
+--- The terminal window's statusline text for an instance (see terminal.decorate).
+function M.terminal_status(name)
+  for _, i in ipairs(M.state.instances or {}) do
+    if i.name == name then
+      local branch = type(i.branch) == 'string' and i.branch ~= '' and (' (' .. esc(i.branch) .. ')') or ''
+      return ' claude: ' .. esc(name) .. branch .. ' %#' .. STATUS_HL[status_of(i)] .. '# ' .. word(i) .. ' '
+    end
+  end
+  return ' claude: ' .. esc(name) .. ' '
+end
+
+--- Is an instance on screen: its terminal, or a file of its worktree, in a window of this tab?
+function M._on_screen(root)
+  for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+    local b = vim.api.nvim_win_get_buf(w)
+    if vim.b[b].claude_worktrees_root == root then return true end
+    local name = vim.api.nvim_buf_get_name(b)
+    if vim.bo[b].buftype == '' and (name == root or name:sub(1, #root + 1) == root .. '/') then return true end
+  end
+  return false
+end
+
+--- Node: an instance started waiting, or finished a turn. Tell the user unless a finished turn
+--- is already on screen. Returns whether a notification was raised.
+function M._attention(a)
+  local msg
+  if a.status == 'waiting' then
+    local why = a.waiting_for == 'permission' and 'permission to use a tool'
+      or a.waiting_for == 'question' and 'an answer' or 'you'
+    msg = a.name .. ' is waiting for ' .. why
+  elseif a.status == 'idle' then
+    if M._on_screen(a.root) then return false end
+    msg = a.name .. ' finished its turn'
+  else
+    return false
+  end
+  require('claude_worktrees.util').fire('ClaudeWorktreesAttention', a)
+  vim.notify('claude-worktrees: ' .. msg .. ' (:ClaudeCodeNext)',
+    a.status == 'waiting' and vim.log.levels.WARN or vim.log.levels.INFO)
+  return true
 end
 
 return M

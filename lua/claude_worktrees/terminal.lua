@@ -62,6 +62,12 @@ function M.open(spec)
   vim.b[buf].claude_worktrees_name = spec.name
   vim.bo[buf].bufhidden = 'hide'
   M.terms[key] = { buf = buf, job = job }
+  -- Looking at the terminal is looking at claude's finished turn.
+  vim.api.nvim_create_autocmd('BufEnter', {
+    buffer = buf,
+    callback = function() require('claude_worktrees')._emit({ type = 'seen', key = key }) end,
+  })
+  M.decorate(win, spec.name)
   vim.cmd('startinsert')
   local pid = vim.fn.jobpid(job)
   return { ok = true, buf = buf, job = job, pid = pid }
@@ -75,10 +81,25 @@ function M.show(key)
   if w then
     vim.api.nvim_set_current_win(w)
   else
-    open_window(t.buf)
+    w = open_window(t.buf)
   end
+  M.decorate(w, vim.b[t.buf].claude_worktrees_name or key)
   if not t.exited then vim.cmd('startinsert') end
   return true
+end
+
+--- The terminal window's own statusline in the instance's colour, so two claudes are never
+--- confused at a glance (a window-local option: the user's other windows keep theirs).
+function M.decorate(win, name)
+  if not win or not vim.api.nvim_win_is_valid(win) then return end
+  local ok, colors = pcall(require, 'claude_worktrees.colors')
+  local hl = ok and colors.hl_for and colors.hl_for(name) or 'StatusLine'
+  local expr = "%{%v:lua.require'claude_worktrees'.terminal_status(" .. vim.fn.string(name) .. ")%}"
+  if vim.fn.has('nvim-0.8') == 0 then
+    -- No %{% %} before 0.8: a fixed label.
+    expr = ' claude: ' .. name:gsub('%%', '%%%%') .. ' '
+  end
+  pcall(function() vim.wo[win].statusline = '%#' .. hl .. '#' .. expr .. '%*' end)
 end
 
 --- Hide when visible in this tab, else show. Returns 'hidden' | 'shown' | 'none'.

@@ -35,7 +35,6 @@ end
 --- Fire `User <pattern>` with data (data needs Neovim 0.8+; older ones get the event alone).
 --- A user's handler that errors must not break the plugin: reported, never raised.
 function M.fire(pattern, data)
-  if #vim.api.nvim_get_autocmds({ event = 'User', pattern = pattern }) == 0 then return end
   local ok, err = pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = pattern, modeline = false, data = data })
   if not ok and tostring(err):find('data') then
     ok, err = pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = pattern, modeline = false })

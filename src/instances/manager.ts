@@ -15,6 +15,8 @@ export interface ManagerOptions {
   onChange(): void;
   /** Called after every status change of an instance, before onChange (e.g. to notify the user). */
   onStatus?(inst: Instance, change: StatusChange): void;
+  /** Every hook event of an instance's claude, after its status took it (e.g. reload edited files). */
+  onHook?(inst: Instance, ev: HookEvent): void;
   /** The SessionStart hook relay; default: dist/claude/hookRelay.js run by this node. Null: none. */
   hookRelay?: HookRelay | null;
   log: Logger;
@@ -77,7 +79,14 @@ export class InstanceManager {
       },
     });
     // Each server only ever hears its own claude's hooks (own port, own token).
-    server.on('hook', (ev: HookEvent) => inst.applyHook(ev));
+    server.on('hook', (ev: HookEvent) => {
+      inst.applyHook(ev);
+      try {
+        this.o.onHook?.(inst, ev);
+      } catch (err) {
+        log.error('hook listener threw', err);
+      }
+    });
     server.on('ide-connected', (c: { pid?: number }) => {
       inst.claudePid = c.pid ?? null;
       log.info(`claude pid ${c.pid} connected`);

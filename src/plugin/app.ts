@@ -8,7 +8,8 @@ import { fargs, isRec, num, optStr, rec, str } from './check';
 import { DiffTable, NvimEditor, parseSelection } from './nvimEditor';
 import { EditorState } from './editorState';
 import { InstanceManager } from '../instances/manager';
-import type { Instance } from '../instances/instance';
+import type { Instance, InstanceSnapshot, StatusChange } from '../instances/instance';
+import type { HookEvent } from '../ide/server';
 import { worktreeOf } from '../git/worktree';
 import { claudeArgv, claudeEnv } from '../claude/env';
 import { FileLogger, type Logger } from '../util/log';
@@ -53,6 +54,15 @@ function parseConfig(v: unknown): Config {
   return { cmd, env, portRange };
 }
 
+/** busy | waiting (permission) | done (idle, turn not seen yet) | idle | exited | starting. */
+function statusLabel(s: InstanceSnapshot): string {
+  if (s.state === 'exited') return 'exited';
+  if (s.status === 'waiting') return s.waitingFor ? `waiting:${s.waitingFor}` : 'waiting';
+  if (s.status === 'idle') return s.unseen ? 'done' : 'idle';
+  if (s.status === 'unknown') return 'starting';
+  return s.status;
+}
+
 /**
  * The plugin inside the Node host: created on the first command, it attaches to the Lua side,
  * owns the InstanceManager and routes every command to the instance of the current worktree.
@@ -69,6 +79,7 @@ export class App {
   private ready: Promise<void> | null = null;
   private pushQueued = false;
   private launching = new Map<string, Promise<void>>();
+  private reloadQueued = new Set<string>();
 
   constructor(private readonly nvim: Nvim, private readonly method: string, private readonly syncMethod: string) {
     this.bridge = new Bridge(nvim);
@@ -98,6 +109,8 @@ export class App {
       ideName: (name, branch) => `Neovim (${name}${branch ? '@' + branch : ''})`,
       portRange: this.config.portRange,
       onChange: () => this.pushState(),
+      onStatus: (inst, change) => this.statusChanged(inst, change),
+      onHook: (inst, ev) => this.afterHook(inst, ev),
       log: this.log,
     });
   }
@@ -186,10 +199,15 @@ export class App {
   }
 
   private async launch(inst: Instance, args: string[]): Promise<void> {
-    const argv = claudeArgv(this.config.cmd, args);
+    // Our --settings (status hooks to this instance's own server) first, then the user's args.
+    const hooked = inst.claudeLaunch(args);
+    if (!hooked.hooks) {
+      this.bridge.notify(`${inst.name}: could not read the --settings you passed to claude; live status is off for this run`, 'warn');
+    }
+    const argv = claudeArgv(this.config.cmd, hooked.args);
     const full = claudeEnv(inst.server.port, process.env, this.config.env);
     // termopen merges env into Neovim's own: pass only what we set.
-    const env: Record<string, string> = { ...this.config.env };
+    const env: Record<string, string> = { ...this.config.env, ...hooked.env };
     for (const k of ['CLAUDE_CODE_SSE_PORT', 'ENABLE_IDE_INTEGRATION', 'FORCE_CODE_TERMINAL', 'no_proxy', 'NO_PROXY']) {
       env[k] = full[k];
     }
@@ -211,14 +229,14 @@ export class App {
       return;
     }
     const lines: Array<Array<[string, string]>> = [[
-      ['  name                 branch           port   pid      state     connected  worktree', 'Title'],
+      ['  name                 branch           status       port   pid      state     connected  worktree', 'Title'],
     ]];
     for (const i of all) {
       const s = i.snapshot();
       const mark = i === cur ? '> ' : '  ';
       const pid = s.claudePid ?? s.pid;
       lines.push([[
-        `${mark}${s.name.padEnd(20)} ${(s.branch || '-').padEnd(16)} ${String(s.port).padEnd(6)} ${String(pid ?? '-').padEnd(8)} ` +
+        `${mark}${s.name.padEnd(20)} ${(s.branch || '-').padEnd(16)} ${statusLabel(s).padEnd(12)} ${String(s.port).padEnd(6)} ${String(pid ?? '-').padEnd(8)} ` +
           `${(s.state + (s.exitCode !== null ? `(${s.exitCode})` : '')).padEnd(9)} ${(s.connected ? 'yes' : 'no').padEnd(10)} ${s.root}`,
         i === cur ? 'Identifier' : 'Normal',
       ]]);
@@ -235,6 +253,7 @@ export class App {
     const inst = this.named(name);
     const shown = await this.bridge.call('claude_worktrees.terminal', 'show', inst.root);
     if (shown !== true) await this.startClaude(inst, []);
+    else inst.markSeen();
   }
 
   async kill(ctx: Context, rawArgs: unknown): Promise<void> {
@@ -306,6 +325,7 @@ export class App {
     const s = inst.snapshot();
     const rows: Array<[string, string]> = [
       ['name', s.name], ['worktree', s.root], ['branch', s.branch || '-'], ['state', s.state],
+      ['status', statusLabel(s)], ['session', s.sessionId ?? '-'],
       ['exit code', s.exitCode === null ? '-' : String(s.exitCode)],
       ['connected', s.connected ? `yes (claude pid ${s.claudePid ?? '?'})` : 'no'],
       ['terminal pid', s.pid === null ? '-' : String(s.pid)], ['port', String(s.port)], ['lock file', s.lockPath],
@@ -313,6 +333,47 @@ export class App {
       ['log', path.join(this.logDir, `${s.name.replace(/[^\w.-]+/g, '_')}.log`)],
     ];
     await this.bridge.echo(rows.map(([k, v]) => [[`${k.padEnd(16)}`, 'Title'], [v, 'Normal']]));
+  }
+
+  /**
+   * A claude that starts waiting for the user, or finishes a turn out of sight, says so: Lua
+   * decides "out of sight" (is its terminal or a file of its worktree in a window of this tab).
+   */
+  private statusChanged(inst: Instance, change: StatusChange): void {
+    const { prev, next } = change;
+    const waiting = next.status === 'waiting' && (prev.status !== 'waiting' || prev.waitingFor !== next.waitingFor);
+    const finished = next.status === 'idle' && prev.status === 'busy';
+    if (!waiting && !finished) return;
+    this.bridge.call('claude_worktrees', '_attention', {
+      name: inst.name, root: inst.root, status: next.status, waiting_for: next.waitingFor ?? '',
+    }).catch((e) => this.log.warn('attention failed', e));
+  }
+
+  /** After claude's tools ran, buffers of files it changed on disk are reloaded (or protected). */
+  private afterHook(inst: Instance, ev: HookEvent): void {
+    if (ev.event !== 'PostToolUse' && ev.event !== 'Stop') return;
+    if (this.reloadQueued.has(inst.root)) return;
+    this.reloadQueued.add(inst.root);
+    setTimeout(() => {
+      this.reloadQueued.delete(inst.root);
+      this.bridge.call('claude_worktrees.editor', 'reload_changed', inst.root)
+        .catch((e) => this.log.warn('reload after tool use failed', e));
+    }, 30).unref();
+  }
+
+  /** :ClaudeCodeNext: the next instance (after the current one) that waits, else one with an unseen turn. */
+  async next(ctx: Context): Promise<void> {
+    const all = this.manager.list();
+    const start = Math.max(0, all.findIndex((i) => i.root === (ctx.termRoot || ctx.currentRoot)));
+    const order = all.length ? [...all.slice(start + 1), ...all.slice(0, start + 1)] : [];
+    const pick = order.find((i) => i.statusState.status === 'waiting') ?? order.find((i) => i.statusState.unseen);
+    if (!pick) {
+      this.bridge.notify('no instance needs attention');
+      return;
+    }
+    const shown = await this.bridge.call('claude_worktrees.terminal', 'show', pick.root);
+    if (shown !== true) throw new Error(`${pick.name} has no terminal to show (:ClaudeCodeSwitch ${pick.name} starts it)`);
+    pick.markSeen();
   }
 
   // ---- events from Lua ------------------------------------------------------------------
@@ -348,6 +409,11 @@ export class App {
       case 'state':
         this.editorState.apply(ev.state);
         return;
+      case 'seen': {
+        // The user looked at this instance's terminal.
+        this.manager?.get(str(ev.key, 'key'))?.markSeen();
+        return;
+      }
       case 'diff': {
         const d = this.diffs.open.get(str(ev.id, 'id'));
         if (!d) return;

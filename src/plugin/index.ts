@@ -37,6 +37,7 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   plugin.registerCommand('ClaudeCodeAdd', command(':ClaudeCodeAdd', (c, a) => app.add(c, a)), { nargs: '+', complete: 'file', sync: true });
   plugin.registerCommand('ClaudeCodeDiffAccept', command(':ClaudeCodeDiffAccept', (c) => app.diffDecide(c, 'accept')), { sync: true });
   plugin.registerCommand('ClaudeCodeDiffDeny', command(':ClaudeCodeDiffDeny', (c) => app.diffDecide(c, 'reject')), { sync: true });
+  plugin.registerCommand('ClaudeCodeNext', command(':ClaudeCodeNext', (c) => app.next(c)), { sync: true });
   plugin.registerCommand('ClaudeCodeStatus', command(':ClaudeCodeStatus', (c) => app.status(c)), { sync: true });
 
   // Events from the Lua side (selection, diff decisions, terminal exits), sent by rpcnotify.
