@@ -90,7 +90,11 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     // Each claude ran in its own worktree, with its own port and the args given.
     const starts = frames(log).filter((f) => f.event === 'start') as unknown as Array<{ cwd: string; args: string[]; port: string }>;
     expect(starts.map((s) => s.cwd).sort()).toEqual([repo.a, repo.b].sort());
-    expect(starts.find((s) => s.cwd === repo.b)!.args).toEqual(['--resume', 'x']);
+    // Our --settings (status hooks to B's own server) first, then the user's arguments.
+    const argsB = starts.find((s) => s.cwd === repo.b)!.args;
+    expect(argsB.slice(2)).toEqual(['--resume', 'x']);
+    expect(argsB[0]).toBe('--settings');
+    expect(JSON.parse(argsB[1]).hooks.Stop[0].hooks[0].url).toBe(`http://127.0.0.1:${b.port}/hook`);
     expect(starts.find((s) => s.cwd === repo.b)!.port).toBe(String(b.port));
 
     // The current buffer decides which instance is "current".
