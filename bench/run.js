@@ -225,7 +225,7 @@ async function main() {
   const extra = {};
   if (pl) {
     for (const [k, f] of [['openDiff', plugin.benchOpenDiff], ['selection', plugin.benchSelection],
-      ['messages', plugin.benchSelectionMessages], ['instances', plugin.benchInstances]]) {
+      ['messages', plugin.benchSelectionMessages], ['hooks', plugin.benchHookLatency], ['instances', plugin.benchInstances]]) {
       try {
         extra[k] = await f(pl);
       } catch (err) {
@@ -235,6 +235,11 @@ async function main() {
     }
     await pl.seq.close();
     await pl.p.quit();
+  }
+  try {
+    extra.statusline = await plugin.benchStatusline(nvimBin(REPO));
+  } catch (err) {
+    extra.statusline = { error: String(err && err.message || err) };
   }
   inflightTool.close();
   inflightEcho.close();
@@ -413,6 +418,21 @@ async function main() {
         'p50<20', x.list.p50 < 20 ? 'ok' : 'MISS',
       ]);
     }
+  }
+  if (extra.hooks) {
+    const h = extra.hooks;
+    rows.push(failed('hooks') ? ['plugin: hook -> status pushed to Lua', failed('hooks'), '', '', '', 'MISS'] : [
+      `plugin: hook POST -> status in Lua (User event) (${h.n} runs)`, `${f(h.p50)} / ${f(h.max)} (max)`, '-', '-',
+      'p50<100 (issue 4)', h.p50 < 100 ? 'ok' : 'MISS',
+    ]);
+  }
+  if (extra.statusline) {
+    const x = extra.statusline;
+    rows.push(failed('statusline') ? ['statusline()', failed('statusline'), '', '', '', 'MISS'] : [
+      'statusline() with 10 instances (us per call): cached; rebuilt after a change',
+      `${x.cachedUs.toFixed(3)} us; ${x.rebuiltUs.toFixed(2)} us`, '-', '-', '<20 us (issue 4)',
+      x.cachedUs < 20 && x.rebuiltUs < 20 ? 'ok' : 'MISS',
+    ]);
   }
   rows.push([
     `core: IdeServer.start(): listening + lock file (${STARTS} starts)`,

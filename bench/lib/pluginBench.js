@@ -9,6 +9,8 @@ const { startPluginNvim, makeRepo, until, IdClient } = require('./pluginNvim');
 const { connect, SeqClient } = require('./wsClient');
 const { summarize } = require('./stats');
 
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
 const FILLER = " Argument of type 'string | undefined' is not assignable to parameter of type 'string'.";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
@@ -271,4 +273,67 @@ async function benchInstances(ctx) {
   };
 }
 
-module.exports = { setupPlugin, benchOpenDiff, benchSelection, benchSelectionMessages, benchInstances };
+/** statusline() in a bare Neovim (pure Lua, no Node): 10 instances, cached and rebuilt calls. */
+async function benchStatusline(bin) {
+  const cp = require('child_process');
+  const lua = `
+    local cw = require('claude_worktrees')
+    cw.setup({})
+    local insts = {}
+    local sts = { 'busy', 'waiting', 'idle', 'busy', 'idle', 'waiting', 'busy', 'idle', 'unknown', 'busy' }
+    for i = 1, 10 do
+      insts[i] = { name = 'wt' .. i, root = (i == 1) and vim.fn.getcwd() or ('/w/wt' .. i), branch = 'b' .. i,
+        state = 'running', status = sts[i], connected = true, port = 1000 + i, unseen = i % 2 == 0 }
+    end
+    cw._set_state({ instances = insts })
+    local n = 200000
+    for _ = 1, 1000 do cw.statusline() end
+    local t = vim.loop.hrtime()
+    for _ = 1, n do cw.statusline() end
+    local cached = (vim.loop.hrtime() - t) / n
+    local m = 20000
+    t = vim.loop.hrtime()
+    for _ = 1, m do cw._invalidate_statusline(); cw.statusline() end
+    local rebuilt = (vim.loop.hrtime() - t) / m
+    io.stdout:write(vim.json and vim.json.encode({ cached = cached, rebuilt = rebuilt, sample = cw.statusline() })
+      or vim.fn.json_encode({ cached = cached, rebuilt = rebuilt, sample = cw.statusline() }))
+    vim.cmd('qa!')`;
+  const out = cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '-n', '--cmd', `set rtp^=${REPO_ROOT}`,
+    '-c', `lua ${lua.replace(/\n/g, ' ')}`], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
+  const r = JSON.parse(out.slice(out.indexOf('{')));
+  return { cachedUs: r.cached / 1000, rebuiltUs: r.rebuilt / 1000, sample: r.sample };
+}
+
+/** From a hook POSTed to an instance's server to the state pushed into Lua (User event time). */
+async function benchHookLatency(ctx, runs = 21) {
+  const http = require('http');
+  const { p } = ctx;
+  const inst = (await p.lua(`return require('claude_worktrees').instances()`)).find((i) => i.port === ctx.lockPort);
+  if (!inst || !inst.pid) throw new Error('bench: no instance with a claude pid');
+  // The token claude would use: the environment the plugin gave its (here: sleep) process.
+  const env = fs.readFileSync(`/proc/${inst.pid}/environ`, 'utf8').split('\0');
+  const token = (env.find((e) => e.startsWith('CLAUDE_WORKTREES_HOOK_TOKEN=')) || '').split('=')[1];
+  if (!token) throw new Error('bench: no hook token in the claude environment');
+  await p.lua(`_G.cw_bench_status = nil
+    vim.api.nvim_create_autocmd('User', { pattern = 'ClaudeWorktreesStatusChanged', callback = function() _G.cw_bench_status = vim.loop.hrtime() end })`);
+  const post = (event) => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ hook_event_name: event, session_id: 'bench-session', cwd: ctx.root });
+    const req = http.request({ host: '127.0.0.1', port: ctx.lockPort, path: '/hook', method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) } },
+    (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const ns = [];
+  for (let i = 0; i < runs; i++) {
+    await p.lua('_G.cw_bench_status = nil');
+    const t0 = process.hrtime.bigint();
+    const code = await post(i % 2 === 0 ? 'UserPromptSubmit' : 'Stop');
+    if (code !== 200) throw new Error(`bench: hook answered ${code}`);
+    const at = await until(() => p.lua('return _G.cw_bench_status'), 'status pushed', 5000, 1);
+    if (i > 0) ns.push(Number(BigInt(Math.round(at)) - t0));
+  }
+  return summarize(ns);
+}
+
+module.exports = { benchStatusline, benchHookLatency, setupPlugin, benchOpenDiff, benchSelection, benchSelectionMessages, benchInstances };

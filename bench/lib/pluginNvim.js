@@ -1,7 +1,8 @@
 'use strict';
 // The plugin as users run it: a real Neovim (`--embed`, a UI attached) whose Node remote-plugin
 // host loads dist/ through a temporary rplugin manifest, with HOME, XDG_* and CLAUDE_CONFIG_DIR
-// in a temp dir. Its claude is `sleep` (the bench measures the plugin, not claude).
+// in a temp dir. Its claude is `sh -c "exec sleep 3600"` (any arguments, e.g. our --settings,
+// are ignored): the bench measures the plugin, not claude.
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -55,7 +56,7 @@ async function startPluginNvim(bin, root, { columns = 160, lines = 48 } = {}) {
     '-c', 'runtime! plugin/rplugin.vim'], { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
   const nvim = attach({ proc });
   await nvim.request('nvim_ui_attach', [columns, lines, { ext_linegrid: true }]);
-  await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sleep', '3600' }, terminal = { position = 'tab' } })`);
+  await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' } })`);
   const lua = (code, ...args) => nvim.request('nvim_exec_lua', [code, args]);
   const lockDir = path.join(env.CLAUDE_CONFIG_DIR, 'ide');
   return {
