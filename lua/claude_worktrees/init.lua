@@ -38,6 +38,12 @@ local function validate(opts)
   if opts.env ~= nil and type(opts.env) ~= 'table' then
     error('claude_worktrees: env must be a table')
   end
+  if opts.colors ~= nil and type(opts.colors) ~= 'table' then
+    error("claude_worktrees: colors must be a table { [instance name] = '#rrggbb' }")
+  end
+  if opts.log_level ~= nil and not ({ debug = true, info = true, warn = true, error = true })[opts.log_level] then
+    error("claude_worktrees: log_level must be 'debug', 'info', 'warn' or 'error'")
+  end
   if opts.port_range ~= nil then
     local r = opts.port_range
     if type(r) ~= 'table' or type(r[1]) ~= 'number' or type(r[2]) ~= 'number' or r[1] > r[2] or r[1] < 1 or r[2] > 65535 then
@@ -164,21 +170,9 @@ function M._set_state(state)
   return true
 end
 
---- Pick an instance with vim.ui.select (telescope-ui-select and friends plug in here).
-function M.pick()
-  local insts = M.instances()
-  if #insts == 0 then
-    vim.notify('claude-worktrees: no instances', vim.log.levels.INFO)
-    return
-  end
-  vim.ui.select(insts, {
-    prompt = 'Claude instance',
-    format_item = function(i)
-      return string.format('%s  %s  %s%s', i.name, i.branch ~= '' and i.branch or '-', i.state, i.connected and ' (connected)' or '')
-    end,
-  }, function(choice)
-    if choice then vim.cmd('ClaudeCodeSwitch ' .. vim.fn.fnameescape(choice.name)) end
-  end)
+--- Pick an instance: telescope when installed (:Telescope claude_worktrees), else vim.ui.select.
+function M.pick(opts)
+  return require('claude_worktrees.picker').pick(opts)
 end
 
 --- Instances as Node last pushed them (no Node call).

@@ -90,10 +90,18 @@ function M.proc_stats(pid)
   return out
 end
 
+-- The statusline's words and rules (init.status_of / status_word) when init has them, so the
+-- picker and the statusline say the same thing; the fallbacks mirror them.
+local function shared(fn)
+  local ok, cw = pcall(require, 'claude_worktrees')
+  return ok and type(cw[fn]) == 'function' and cw[fn] or nil
+end
+
 local function status_of(i)
-  if type(i.status) == 'string' and M.icons[i.status] then return i.status end
-  -- Older Node states carry no status: derive what we can.
-  return i.state == 'exited' and 'exited' or 'unknown'
+  local f = shared('status_of')
+  if f then return f(i) end
+  if i.state == 'exited' then return 'exited' end
+  return (type(i.status) == 'string' and M.icons[i.status]) and i.status or 'unknown'
 end
 
 --- One table per instance, in Node's order: the instance fields plus what the pickers show.
@@ -128,11 +136,19 @@ local function fmt_mem(e)
   return string.format(e.mem_mb < 10 and 'mem %.1fMB' or 'mem %.0fMB', e.mem_mb)
 end
 
---- The status word: 'waiting:permission' when it is known what claude waits for; ' *' = unseen.
+local WORDS = { busy = 'busy', waiting = 'waiting', idle = 'idle', exited = 'exited', unknown = 'starting' }
+
+--- Icon and word: 'waiting (permission)' when it is known what claude waits for, 'done' for an
+--- idle instance whose result was not seen yet.
 function M.status_text(e)
-  local w = e.status
-  if w == 'waiting' and type(e.waitingFor) == 'string' then w = w .. ':' .. e.waitingFor end
-  return (M.icons[e.status] or M.icons.unknown) .. ' ' .. w .. (e.unseen and ' *' or '')
+  local f = shared('status_word')
+  local w = f and f(e)
+  if type(w) ~= 'string' then
+    w = WORDS[e.status] or WORDS.unknown
+    if e.status == 'waiting' and type(e.waitingFor) == 'string' then w = 'waiting (' .. e.waitingFor .. ')' end
+    if e.status == 'idle' and e.unseen == true then w = 'done' end
+  end
+  return (M.icons[e.status] or M.icons.unknown) .. ' ' .. w
 end
 
 --- The columns of an entry as { text, hl } pairs (hl may be nil); format() and telescope share them.
@@ -235,7 +251,7 @@ end
 
 --- The last n non-empty lines of an instance's terminal (fewer when it has fewer, {} when none).
 function M.terminal_tail(root, n)
-  n = n or 15
+  n = type(n) == 'number' and n or 15
   local ok, term = pcall(require, 'claude_worktrees.terminal')
   local t = ok and term.terms and term.terms[root] or nil
   if not t or not t.buf or not vim.api.nvim_buf_is_valid(t.buf) then return nil end
@@ -267,7 +283,7 @@ function M.preview_lines(e, opts)
     e.root or '',
     '',
   }
-  local tail = M.terminal_tail(e.root, opts.lines or 15)
+  local tail = M.terminal_tail(e.root, type(opts.lines) == 'number' and opts.lines or 15)
   if not tail then
     lines[#lines + 1] = 'terminal: (none)'
   else

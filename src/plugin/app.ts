@@ -12,7 +12,7 @@ import type { Instance, InstanceSnapshot, StatusChange } from '../instances/inst
 import type { HookEvent } from '../ide/server';
 import { worktreeOf } from '../git/worktree';
 import { claudeArgv, claudeEnv } from '../claude/env';
-import { FileLogger, type Logger } from '../util/log';
+import { FileLogger, parseLevel, type Level, type Logger } from '../util/log';
 import { isInside } from '../util/uri';
 
 type Nvim = NvimPlugin['nvim'];
@@ -28,6 +28,8 @@ function fullGc(): void {
 }
 
 interface Config {
+  /** The environment (CLAUDE_WORKTREES_LOG_LEVEL) wins, so a bug report can raise it without editing config. */
+  logLevel: Level;
   cmd: string | string[];
   env: Record<string, string>;
   portRange?: [number, number];
@@ -51,7 +53,7 @@ function parseConfig(v: unknown): Config {
   const pr = c.port_range;
   const portRange = Array.isArray(pr) && typeof pr[0] === 'number' && typeof pr[1] === 'number'
     ? [pr[0], pr[1]] as [number, number] : undefined;
-  return { cmd, env, portRange };
+  return { cmd, env, portRange, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
 }
 
 /** busy | waiting (permission) | done (idle, turn not seen yet) | idle | exited | starting. */
@@ -73,7 +75,7 @@ export class App {
   readonly editorState = new EditorState();
   private manager!: InstanceManager;
   private editors = new Map<string, NvimEditor>();
-  private config: Config = { cmd: 'claude', env: {} };
+  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info' };
   private log: Logger;
   private logDir = '';
   private ready: Promise<void> | null = null;
@@ -101,11 +103,12 @@ export class App {
     this.editorState.apply(info.state);
     this.config = parseConfig(info.config);
     this.logDir = str(info.log_dir, 'log_dir');
-    this.log = new FileLogger(path.join(this.logDir, 'claude-worktrees.log'));
+    this.log = new FileLogger(path.join(this.logDir, 'claude-worktrees.log'), 'claude-worktrees', this.config.logLevel);
     this.log.info(`attached on channel ${chan} (node ${process.version}, pid ${process.pid})`);
+    this.log.debug('config', { ...this.config, env: Object.keys(this.config.env) });
     this.manager = new InstanceManager({
       editorFor: (root, name) => this.editorFor(root, name),
-      logFor: (name) => new FileLogger(path.join(this.logDir, `${name.replace(/[^\w.-]+/g, '_')}.log`), name),
+      logFor: (name) => new FileLogger(path.join(this.logDir, `${name.replace(/[^\w.-]+/g, '_')}.log`), name, this.config.logLevel),
       ideName: (name, branch) => `Neovim (${name}${branch ? '@' + branch : ''})`,
       portRange: this.config.portRange,
       onChange: () => this.pushState(),

@@ -14,12 +14,18 @@ export class Bridge {
     return this.nvim.request('nvim_exec_lua', [code, args]) as Promise<unknown>;
   }
 
-  /** vim.notify on the Neovim side; never throws. */
+  /**
+   * vim.notify on the Neovim side; never throws. Sent on the next turn: a notice raised while a
+   * sync command is still being answered would otherwise land inside that command, where an
+   * error-level notify aborts it with a stack of remote#define frames around the message.
+   */
   notify(msg: string, level: 'info' | 'warn' | 'error' = 'info'): void {
     const lvl = level === 'error' ? 4 : level === 'warn' ? 3 : 2;
-    this.nvim
-      .request('nvim_exec_lua', ['vim.notify(...)', [`claude-worktrees: ${msg}`, lvl]])
-      .catch(() => undefined);
+    setImmediate(() => {
+      this.nvim
+        .request('nvim_exec_lua', ['vim.notify(...)', [`claude-worktrees: ${msg}`, lvl]])
+        .catch(() => undefined);
+    });
   }
 
   /** Echo lines (each a list of [text, hl] chunks) without the hit-enter dance for one line. */

@@ -4,6 +4,11 @@ import * as path from 'path';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** A level from user input (setup's log_level, the environment), else the fallback. */
+export function parseLevel(v: unknown, fallback: Level = 'info'): Level {
+  return typeof v === 'string' && v in RANK ? (v as Level) : fallback;
+}
+
 export interface Logger {
   debug(msg: string, ...rest: unknown[]): void;
   info(msg: string, ...rest: unknown[]): void;
@@ -36,9 +41,7 @@ export class FileLogger implements Logger {
   constructor(
     private readonly file: string | null,
     private readonly name = 'claude-worktrees',
-    private readonly min: Level = (process.env.CLAUDE_WORKTREES_LOG_LEVEL as Level) in RANK
-      ? (process.env.CLAUDE_WORKTREES_LOG_LEVEL as Level)
-      : 'info',
+    private readonly min: Level = parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL),
   ) {}
 
   private write(level: Level, msg: string, rest: unknown[]): void {

@@ -1,0 +1,40 @@
+/** Issue 3: one log for the plugin and one per instance, at the level setup() asks for; errors reach the user and the log. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { waitFor } from '../helpers/waitFor';
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
+
+describe.each(nvimBins())('logs (%s)', (bin) => {
+  let t: TestNvim;
+  afterEach(async () => {
+    if (t && t.proc.exitCode === null) await t.quit();
+  });
+
+  it('log_level = debug: plugin and per-instance logs; a failing command is logged and notified', async () => {
+    const repo = makeRepoWithWorktree();
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, log_level = 'debug' })
+      _G.cw_notes = {}
+      local notify = vim.notify
+      vim.notify = function(msg, ...) table.insert(_G.cw_notes, msg) return notify(msg, ...) end`);
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
+    const dir = await t.lua<string>(`return require('claude_worktrees').log_dir()`);
+    expect(dir.startsWith(t.root)).toBe(true); // inside the isolated XDG dirs
+    const plugin = path.join(dir, 'claude-worktrees.log');
+    await waitFor(() => fs.existsSync(path.join(dir, 'proj.log')), 'per-instance log named after the worktree');
+    await t.cmd('ClaudeCodeKill no-such-instance');
+    await waitFor(async () => (await t.lua<string[]>('return _G.cw_notes')).some((n) => n.includes("no instance named 'no-such-instance'")), 'error notified');
+    await waitFor(() => /ERROR \[claude-worktrees\] :ClaudeCodeKill/.test(fs.readFileSync(plugin, 'utf8')), 'error logged');
+    expect(fs.readFileSync(plugin, 'utf8')).toMatch(/ DEBUG /);
+  }, 30_000);
+
+  it('rejects a bad log_level with a clear error, without starting Node', async () => {
+    const repo = makeRepoWithWorktree();
+    t = await startNvim(bin, repo.a);
+    const err = await t.lua<string>(`local ok, e = pcall(require('claude_worktrees').setup, { log_level = 'loud' }) return tostring(e)`);
+    expect(err).toContain("log_level must be 'debug', 'info', 'warn' or 'error'");
+  }, 30_000);
+});
