@@ -13,7 +13,7 @@ import { git, lockFiles, nvimBins, versionOf } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 import { CLI_VERSION, DEFAULT_CLI_BIN, INSTALL_HINT, cliVersion, findClaudeCli, makeSandbox, type Sandbox } from './claudeCli';
 import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
-import { NvimCli, promptRouter, removeManifests, requestText, type Snap } from './nvimRig';
+import { NvimCli, promptRouter, removeManifests, requestText, type RecordMark, type Snap, type StatusRecord } from './nvimRig';
 
 const BIN = findClaudeCli();
 
@@ -42,6 +42,18 @@ function makeRepo(sandbox: Sandbox, linked = false): { a: string; b: string } {
 }
 
 const read = (file: string): string => fs.readFileSync(file, 'utf8');
+
+/** Claude's transcripts (CLAUDE_CONFIG_DIR/projects/<project>/<session id>.jsonl) that contain `text`. */
+function transcriptsWith(sandbox: Sandbox, text: string): string[] {
+  const projects = path.join(sandbox.configDir, 'projects');
+  if (!fs.existsSync(projects)) return [];
+  return fs.readdirSync(projects)
+    .flatMap((d) => fs.readdirSync(path.join(projects, d)).filter((f) => f.endsWith('.jsonl')).map((f) => path.join(projects, d, f)))
+    .filter((f) => read(f).includes(text));
+}
+
+/** `User ClaudeWorktreesStatusChanged` carries its data from Neovim 0.8 on. */
+const hasEventData = async (rig: NvimCli): Promise<boolean> => (await rig.lua<number>('return vim.fn.has("nvim-0.8")')) === 1;
 
 /** One variable of a live process's environment (Linux /proc). */
 function envOf(pid: number, name: string): string | undefined {
@@ -87,6 +99,8 @@ if (!BIN) {
           accept: editScript(file, 'hello', 'hello accepted', say('The accepted edit is done.')),
           deny: editScript(file, 'world', 'denied world', say('SHOULD NOT BE SAID')),
           select: [say('I can see your selection.')],
+          // Bash is not pre-allowed in the sandbox's settings: the CLI asks for permission.
+          status: [useTool('Bash', { command: 'touch made-by-claude.txt', description: 'Create a file' }), say('The file is made.')],
         });
         api = await FakeMessagesApi.start(router);
         rig = await NvimCli.start({ nvimBin, cliBin: BIN, cwd: root, sandbox, apiBaseUrl: api.baseUrl, explain: () => api.describe() });
@@ -163,6 +177,52 @@ if (!BIN) {
         await rig.nvim.input('<Esc>');
         await rig.waitScreen(root, /⧉ In hello\.txt/, 10_000);
       });
+
+      test('status from the CLI\'s hooks: busy, waiting for permission, approved in the terminal, idle; the session id is the CLI\'s', async () => {
+        const made = path.join(root, 'made-by-claude.txt');
+        await rig.recordStatus();
+        // At its prompt: SessionStart (or the turn of a test before) said so, with the session id.
+        const before = await rig.waitStatus(root, 'idle');
+        const mark = await rig.recordMark();
+
+        await rig.typePrompt(root, 'Please create the file [[status]]');
+        const waiting = await rig.waitStatus(root, 'waiting', 'permission');
+        await rig.waitScreen(root, /Do you want to proceed\?/);
+        expect(fs.existsSync(made)).toBe(false);
+        expect(waiting.sessionId).toBe(before.sessionId);
+
+        await rig.send(root, '\r'); // "❯ 1. Yes"
+        await rig.waitScreen(root, /The file is made\./, 20_000);
+        const done = await rig.waitStatus(root, 'idle');
+        expect(fs.existsSync(made)).toBe(true);
+        expect(done.waitingFor).toBeUndefined();
+
+        // Every status Neovim was pushed, in order (the approved Bash ran busy again before Stop).
+        const rec = await rig.statusRecord(mark);
+        expect(NvimCli.statusTrail(rec, root)).toEqual(['busy', 'waiting/permission', 'busy', 'idle']);
+        // The User autocmd fired once per status change, with what changed where it can say so.
+        if (await hasEventData(rig)) {
+          expect(rec.events).toEqual([['idle', 'busy'], ['busy', 'waiting'], ['waiting', 'busy'], ['busy', 'idle']]
+            .map(([previous, status]) => ({ root, name: 'proj', previous, status })));
+        } else {
+          expect(rec.events).toEqual(Array(4).fill({ nodata: true }));
+        }
+        // The permission prompt is announced even in plain sight; the finished turn, on screen, is not.
+        expect(rec.attention).toEqual([
+          { name: 'proj', root, status: 'waiting', waiting_for: 'permission', raised: true },
+          { name: 'proj', root, status: 'idle', waiting_for: '', raised: false },
+        ]);
+        expect(rec.notes).toEqual(['claude-worktrees: proj is waiting for permission to use a tool (:ClaudeCodeNext)']);
+
+        // The session id Neovim shows is the CLI's own: its transcript of this prompt is named after it.
+        expect(done.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        expect(done.sessionId).toBe(before.sessionId);
+        const transcripts = await waitFor(() => {
+          const t = transcriptsWith(sandbox, 'Please create the file [[status]]');
+          return t.length ? t : null;
+        }, 'the transcript of the prompt', 10_000);
+        expect(transcripts.map((f) => path.basename(f))).toEqual([`${done.sessionId}.jsonl`]);
+      });
     });
 
     describe(`two worktrees, two CLIs in one Neovim, Neovim ${version}`, () => {
@@ -179,6 +239,8 @@ if (!BIN) {
         router = promptRouter({
           'edit-b': editScript(path.join(repo.b, 'hello.txt'), 'hello', 'hello from B', say('B is done.')),
           'hello-a': [say('A is here.')],
+          'done-b': [say('B finished out of sight.')],
+          'done-a': [say('A finished in sight.')],
         });
         api = await FakeMessagesApi.start(router);
         rig = await NvimCli.start({
@@ -262,6 +324,81 @@ if (!BIN) {
         expect(await rig.screen(repo.a)).not.toMatch(/1 line selected/);
         expect(await rig.screen(repo.b)).not.toMatch(/2 lines selected/);
         await rig.nvim.input('<Esc>');
+      });
+
+      test('a turn that finishes out of sight (B\'s terminal hidden) is announced; one in plain sight (A) is not', async () => {
+        const fileA = path.join(repo.a, 'hello.txt');
+        const fileB = path.join(repo.b, 'hello.txt');
+        // Started by the test before; started here when this test runs alone.
+        for (const [r, f] of [[repo.a, fileA], [repo.b, fileB]]) {
+          if (!(await rig.instances()).some((i) => i.root === r)) await rig.startClaudeFor(f);
+        }
+        await rig.recordStatus();
+        await rig.waitStatus(repo.a, 'idle');
+        await rig.waitStatus(repo.b, 'idle');
+
+        const windows = (): Promise<string[]> => rig.lua<string[]>(`local out = {}
+          for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+            local b = vim.api.nvim_win_get_buf(w)
+            local root = vim.b[b].claude_worktrees_root
+            table.insert(out, root and ('terminal of ' .. root) or vim.api.nvim_buf_get_name(b))
+          end
+          return out`);
+        /** Wait until `root`'s pushed statuses since `mark` went busy, then idle. */
+        const waitTurn = async (root: string, mark: RecordMark): Promise<StatusRecord> => {
+          let rec: StatusRecord | null = null;
+          try {
+            return await waitFor(async () => {
+              rec = await rig.statusRecord(mark);
+              return NvimCli.statusTrail(rec, root).join(' ') === 'busy idle' ? rec : null;
+            }, `a turn of ${root} (busy, then idle)`, 20_000, 50);
+          } catch (err) {
+            throw new Error(`${(err as Error).message}\nrecord: ${JSON.stringify(rec)}\n${await rig.explain(root)}`);
+          }
+        };
+        const mark = await rig.recordMark();
+
+        // B's prompt is typed while its terminal is on screen (Neovim 0.7 does not keep a hidden
+        // terminal's buffer current), then :ClaudeCode from B's file toggles B's terminal away,
+        // the code window shows A's file, and the prompt is submitted: B works out of sight.
+        await rig.focusFile(fileA);
+        await rig.typeText(repo.b, 'Work while I look elsewhere [[done-b]]');
+        await rig.focusFile(fileB);
+        await rig.cmd('ClaudeCode');
+        await waitFor(async () => !(await windows()).includes(`terminal of ${repo.b}`), "B's terminal window closed", 10_000);
+        await rig.focusFile(fileA);
+        expect((await windows()).sort()).toEqual([fileA, `terminal of ${repo.a}`].sort());
+        await rig.send(repo.b, '\r');
+        await waitTurn(repo.b, mark);
+        expect((await rig.statusRecord(mark)).notes).toEqual(['claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext)']);
+        expect((await rig.instances()).find((i) => i.root === repo.b)).toMatchObject({ status: 'idle', unseen: true });
+
+        // As the notice says, :ClaudeCodeNext brings B's terminal back, with the finished turn.
+        await rig.cmd('ClaudeCodeNext');
+        await waitFor(async () => (await windows()).includes(`terminal of ${repo.b}`), "B's terminal shown again", 10_000);
+        await rig.waitScreen(repo.b, /B finished out of sight\./, 10_000);
+        await waitFor(async () => (await rig.instances()).find((i) => i.root === repo.b)?.unseen === false, "B's turn seen", 10_000);
+
+        // A's turn, with A's terminal (and file) on screen.
+        await rig.focusFile(fileA);
+        const markA = await rig.recordMark();
+        await rig.typePrompt(repo.a, 'Work while I watch [[done-a]]');
+        await rig.waitScreen(repo.a, /A finished in sight\./, 20_000);
+        await waitTurn(repo.a, markA);
+
+        // Node asks Lua before it pushes the state that shows the turn over: both answers are in.
+        const rec = await rig.statusRecord(mark);
+        expect(rec.attention).toEqual([
+          { name: 'proj-feat', root: repo.b, status: 'idle', waiting_for: '', raised: true },
+          { name: 'proj', root: repo.a, status: 'idle', waiting_for: '', raised: false },
+        ]);
+        expect(rec.notes).toEqual(['claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext)']);
+        expect(NvimCli.statusTrail(rec, repo.b)).toEqual(['busy', 'idle']);
+        if (await hasEventData(rig)) {
+          expect(rec.events.map((e) => `${e.name}: ${e.previous} -> ${e.status}`)).toEqual([
+            'proj-feat: idle -> busy', 'proj-feat: busy -> idle', 'proj: idle -> busy', 'proj: busy -> idle',
+          ]);
+        }
       });
     });
   });

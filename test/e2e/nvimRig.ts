@@ -54,7 +54,35 @@ export interface Snap {
   state: string;
   connected: boolean;
   lockPath: string;
+  /** From claude's hooks (src/claude/status.ts): unknown | idle | busy | waiting | exited. */
+  status?: string;
+  waitingFor?: string;
+  unseen?: boolean;
+  sessionId?: string;
 }
+
+/** One call of `require('claude_worktrees')._attention` and whether it raised a notification. */
+export interface AttentionCall {
+  name: string;
+  root: string;
+  status: string;
+  waiting_for: string;
+  raised: boolean;
+}
+
+/** What recordStatus() saw in Neovim since it was installed. */
+export interface StatusRecord {
+  /** instances() right after each state push from Node (_set_state), in order. */
+  pushes: Snap[][];
+  /** `User ClaudeWorktreesStatusChanged`: its data (Neovim >= 0.8), `{ nodata: true }` before. */
+  events: Array<{ root?: string; name?: string; status?: string; previous?: string; nodata?: boolean }>;
+  /** Every vim.notify message. */
+  notes: string[];
+  attention: AttentionCall[];
+}
+
+/** Where each list of a StatusRecord was at a point in time (StatusRecord lengths). */
+export type RecordMark = { [K in keyof StatusRecord]: number };
 
 export interface NvimCliOptions {
   nvimBin: string;
@@ -142,6 +170,89 @@ export class NvimCli {
     return this.lua<Snap[]>('return require("claude_worktrees").instances()');
   }
 
+  /**
+   * Record, in Neovim, what the plugin shows of instance status: instances() after every state
+   * push (a wrapper around `_set_state`, which Node calls through the bridge), the `User
+   * ClaudeWorktreesStatusChanged` autocmd, every vim.notify, and every `_attention` call with
+   * its result. Idempotent; read it back with statusRecord().
+   */
+  async recordStatus(): Promise<void> {
+    await this.lua(`if _G.cw_rec then return end
+      local cw = require('claude_worktrees')
+      local rec = { pushes = {}, events = {}, notes = {}, attention = {} }
+      _G.cw_rec = rec
+      local set_state = cw._set_state
+      cw._set_state = function(...)
+        local r = set_state(...)
+        table.insert(rec.pushes, cw.instances())
+        return r
+      end
+      vim.api.nvim_create_autocmd('User', { pattern = 'ClaudeWorktreesStatusChanged', callback = function(a)
+        local d = a.data
+        table.insert(rec.events, type(d) == 'table'
+          and { root = d.root, name = d.name, status = d.status, previous = d.previous } or { nodata = true })
+      end })
+      local notify = vim.notify
+      vim.notify = function(msg, ...)
+        table.insert(rec.notes, tostring(msg))
+        return notify(msg, ...)
+      end
+      local attention = cw._attention
+      cw._attention = function(a, ...)
+        local raised = attention(a, ...)
+        table.insert(rec.attention, { name = a.name, root = a.root, status = a.status,
+          waiting_for = a.waiting_for, raised = raised })
+        return raised
+      end`);
+  }
+
+  async statusRecord(since?: RecordMark): Promise<StatusRecord> {
+    const r = await this.lua<StatusRecord>('return _G.cw_rec');
+    if (!r) throw new Error('recordStatus() was not called');
+    // Empty Lua tables come back as {} or []: make every list a list.
+    const list = <T>(v: T[] | Record<string, never>): T[] => (Array.isArray(v) ? v : []);
+    const out: StatusRecord = {
+      pushes: list(r.pushes).map((p) => list(p)), events: list(r.events), notes: list(r.notes), attention: list(r.attention),
+    };
+    if (since) for (const k of Object.keys(since) as Array<keyof StatusRecord>) (out[k] as unknown[]) = out[k].slice(since[k]);
+    return out;
+  }
+
+  /** The current end of each list of the record: pass it to statusRecord() to see what came after. */
+  async recordMark(): Promise<RecordMark> {
+    const r = await this.statusRecord();
+    return { pushes: r.pushes.length, events: r.events.length, notes: r.notes.length, attention: r.attention.length };
+  }
+
+  /**
+   * The statuses of `root`'s instance in the pushes of a record, as 'status' or
+   * 'status/waitingFor', repeats (pushes for other changes) dropped.
+   */
+  static statusTrail(rec: StatusRecord, root: string): string[] {
+    const trail: string[] = [];
+    for (const push of rec.pushes) {
+      const i = push.find((s) => s.root === root);
+      if (!i || i.status === undefined) continue;
+      const label = i.waitingFor ? `${i.status}/${i.waitingFor}` : i.status;
+      if (trail[trail.length - 1] !== label) trail.push(label);
+    }
+    return trail;
+  }
+
+  /** Wait until instances() shows `root`'s instance with `status` (and `waitingFor`, when given). */
+  async waitStatus(root: string, status: string, waitingFor?: string, timeoutMs = 20_000): Promise<Snap> {
+    try {
+      return await waitFor(async () => {
+        const s = (await this.instances()).find((i) => i.root === root);
+        return s && s.status === status && (waitingFor === undefined || s.waitingFor === waitingFor) ? s : null;
+      }, `status ${status}${waitingFor ? `/${waitingFor}` : ''} of ${root}`, timeoutMs, 50);
+    } catch (err) {
+      const rec = await this.statusRecord().catch(() => null);
+      const trail = rec ? `\nstatus trail: ${NvimCli.statusTrail(rec, root).join(' -> ')}` : '';
+      throw new Error(`${(err as Error).message}${trail}\n${await this.explain(root)}`);
+    }
+  }
+
   /** The plugin's claude terminals (b:claude_worktrees_root names the worktree). */
   terminals(): Promise<TermInfo[]> {
     return this.lua<TermInfo[]>(`local out = {}
@@ -189,11 +300,16 @@ export class NvimCli {
     await this.nvim.request('nvim_chan_send', [t.job, data]);
   }
 
-  /** Type a prompt, wait until the input box shows it, then submit it with Enter. */
-  async typePrompt(root: string, text: string, timeoutMs = 10_000): Promise<void> {
+  /** Type text into the CLI's input box and wait until the box shows it (not submitted). */
+  async typeText(root: string, text: string, timeoutMs = 10_000): Promise<void> {
     await this.send(root, text);
     const probe = text.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     await this.waitScreen(root, new RegExp(probe), timeoutMs);
+  }
+
+  /** Type a prompt, wait until the input box shows it, then submit it with Enter. */
+  async typePrompt(root: string, text: string, timeoutMs = 10_000): Promise<void> {
+    await this.typeText(root, text, timeoutMs);
     await this.send(root, '\r');
   }
 
