@@ -157,6 +157,26 @@ end
 --- when unmodified; a modified one is kept and the user told. Neovim's own change detection
 --- (:checktime) decides what changed; our FileChangedShell answer exists only during this call,
 --- so the user's own :checktime keeps its usual prompt.
+--- A worktree was removed: wipe the unmodified buffers of its files; keep modified ones (told).
+function M.forget_root(root)
+  local kept = {}
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    local name = vim.api.nvim_buf_get_name(b)
+    if vim.api.nvim_buf_is_valid(b) and name:sub(1, #root + 1) == root .. '/' and vim.bo[b].buftype == '' then
+      if vim.bo[b].modified then
+        table.insert(kept, name)
+      else
+        pcall(vim.api.nvim_buf_delete, b, { force = false })
+      end
+    end
+  end
+  if #kept > 0 then
+    require('claude_worktrees.util').notify(#kept .. ' buffer(s) of the removed worktree have unsaved changes and stay open: '
+      .. table.concat(vim.tbl_map(function(n) return vim.fn.fnamemodify(n, ':t') end, kept), ', '), vim.log.levels.WARN)
+  end
+  return #kept
+end
+
 M._warned = {}
 function M.reload_changed(root)
   local reloaded, kept = {}, {}

@@ -64,6 +64,7 @@ function M.setup(opts)
     if vim.loop.fs_stat(cli) then vim.g.node_host_prog = cli end
   end
   M._track()
+  M._define_commands()
   local ok, colors = pcall(require, 'claude_worktrees.colors')
   if ok and colors.setup then colors.setup() end
   return M
@@ -74,6 +75,47 @@ end
 function M._track()
   require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
   require('claude_worktrees.state').setup()
+end
+
+-- Commands that need what remote commands cannot have (`!`): defined here, forwarded to Node.
+function M._define_commands()
+  vim.api.nvim_create_user_command('ClaudeCodeWorktree', function(o)
+    -- Remote functions are defined on first call (FuncUndefined): exists() cannot tell.
+    local ok, err = pcall(vim.fn.ClaudeWorktreesWorktree, o.fargs, o.bang)
+    if not ok then
+      local msg = tostring(err)
+      if msg:find('E117') then
+        msg = 'the Node side is not registered: run :UpdateRemotePlugins and restart Neovim'
+      end
+      vim.notify('claude-worktrees: :ClaudeCodeWorktree: ' .. msg, vim.log.levels.ERROR)
+    end
+  end, {
+    nargs = '+',
+    bang = true,
+    complete = function(lead, line) return M.complete_worktree(lead, line) end,
+    desc = 'claude-worktrees: add {branch} [base] | remove [name] [--delete-branch]',
+  })
+end
+
+--- Completion for :ClaudeCodeWorktree: the subcommand, then branches (add) or names (remove).
+function M.complete_worktree(lead, line)
+  local words = vim.split(line, '%s+', { trimempty = false })
+  local out = {}
+  local function add(list)
+    for _, w in ipairs(list) do
+      if w:sub(1, #lead) == lead then table.insert(out, w) end
+    end
+  end
+  if #words <= 2 then
+    add({ 'add', 'remove' })
+  elseif words[2] == 'remove' then
+    add(M.complete(lead))
+    add({ '--delete-branch' })
+  elseif words[2] == 'add' and #words <= 4 then
+    local ok, branches = pcall(vim.fn.systemlist, { 'git', 'for-each-ref', '--format=%(refname:short)', 'refs/heads', 'refs/remotes' })
+    if ok and vim.v.shell_error == 0 then add(branches) end
+  end
+  return out
 end
 
 function M.plugin_root()
