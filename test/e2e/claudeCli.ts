@@ -24,9 +24,35 @@ export function findClaudeCli(env: NodeJS.ProcessEnv = process.env): string | nu
   const bin = env.CLAUDE_CLI_BIN || DEFAULT_CLI_BIN;
   try {
     fs.accessSync(bin, fs.constants.X_OK);
-    return bin;
+    return fs.statSync(bin).isFile() ? bin : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * The CLI for an e2e file, or null after declaring one failing test that says how to install it:
+ * a missing CLI must fail CI (and tell a developer what to do), never skip.
+ */
+export function requireClaudeCli(): string | null {
+  const bin = findClaudeCli();
+  if (!bin) {
+    test('the Claude Code CLI is installed', () => {
+      throw new Error(
+        `Claude Code CLI not found at ${process.env.CLAUDE_CLI_BIN || DEFAULT_CLI_BIN} `
+        + `(from ${process.env.CLAUDE_CLI_BIN ? '$CLAUDE_CLI_BIN' : 'the default location'}): ${INSTALL_HINT}`,
+      );
+    });
+  }
+  return bin;
+}
+
+/** Throws unless bin is the pinned version (CLAUDE_CLI_ANY_VERSION=1 lets any through). */
+export function checkPinnedCli(bin: string): void {
+  const v = cliVersion(bin);
+  if (v !== CLI_VERSION && process.env.CLAUDE_CLI_ANY_VERSION !== '1') {
+    throw new Error(`${bin} is claude ${v}, the tests are pinned to ${CLI_VERSION} `
+      + `(set CLAUDE_CLI_ANY_VERSION=1 to run anyway); ${INSTALL_HINT}`);
   }
 }
 

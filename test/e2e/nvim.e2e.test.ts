@@ -11,11 +11,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { git, lockFiles, nvimBins, versionOf } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
-import { CLI_VERSION, DEFAULT_CLI_BIN, INSTALL_HINT, cliVersion, findClaudeCli, makeSandbox, type Sandbox } from './claudeCli';
+import {
+  makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli,
+} from './claudeCli';
 import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
 import { NvimCli, promptRouter, removeManifests, requestText, type RecordMark, type Snap, type StatusRecord } from './nvimRig';
 
-const BIN = findClaudeCli();
+const BIN = requireClaudeCli();
 
 jest.setTimeout(90_000);
 
@@ -61,21 +63,9 @@ function envOf(pid: number, name: string): string | undefined {
   return entry?.slice(name.length + 1);
 }
 
-if (!BIN) {
-  // Not a skip: a missing CLI must fail CI (and tell a developer what to do), as in ide.e2e.test.ts.
-  test('the Claude Code CLI is installed', () => {
-    throw new Error(
-      `Claude Code CLI not found at ${process.env.CLAUDE_CLI_BIN || DEFAULT_CLI_BIN} `
-      + `(from ${process.env.CLAUDE_CLI_BIN ? '$CLAUDE_CLI_BIN' : 'the default location'}): ${INSTALL_HINT}`,
-    );
-  });
-} else {
+if (BIN) {
   beforeAll(() => {
-    const v = cliVersion(BIN);
-    if (v !== CLI_VERSION && process.env.CLAUDE_CLI_ANY_VERSION !== '1') {
-      throw new Error(`${BIN} is claude ${v}, the tests are pinned to ${CLI_VERSION} `
-        + `(set CLAUDE_CLI_ANY_VERSION=1 to run anyway); ${INSTALL_HINT}`);
-    }
+    checkPinnedCli(BIN);
   });
 
   afterAll(() => removeManifests());

@@ -95,6 +95,17 @@ export async function startNvim(bin: string, cwd: string, setupLua = 'require("c
   return t;
 }
 
+/** Lua for setupLua: every vim.notify message also lands in _G.cw_notes (read with notesOf). */
+export const CAPTURE_NOTIFY_LUA = `
+  _G.cw_notes = {}
+  local notify = vim.notify
+  vim.notify = function(msg, ...) table.insert(_G.cw_notes, msg) return notify(msg, ...) end`;
+
+/** The vim.notify messages so far (needs CAPTURE_NOTIFY_LUA). */
+export function notesOf(t: TestNvim): Promise<string[]> {
+  return t.lua<string[]>('return _G.cw_notes');
+}
+
 export function lockFiles(dir: string): Array<{ file: string; body: { pid: number; workspaceFolders: string[]; authToken: string; ideName: string } }> {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter((n) => /^\d+\.lock$/.test(n)).map((n) => ({

@@ -1,7 +1,7 @@
 /** Issue 3: one log for the plugin and one per instance, at the level setup() asks for; errors reach the user and the log. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, notesOf, lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -14,10 +14,7 @@ describe.each(nvimBins())('logs (%s)', (bin) => {
 
   it('log_level = debug: plugin and per-instance logs; a failing command is logged and notified', async () => {
     const repo = makeRepoWithWorktree();
-    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, log_level = 'debug' })
-      _G.cw_notes = {}
-      local notify = vim.notify
-      vim.notify = function(msg, ...) table.insert(_G.cw_notes, msg) return notify(msg, ...) end`);
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, log_level = 'debug' }) ${CAPTURE_NOTIFY_LUA}`);
     await t.cmd(`edit ${repo.a}/hello.txt`);
     await t.cmd('ClaudeCode');
     await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
@@ -26,7 +23,7 @@ describe.each(nvimBins())('logs (%s)', (bin) => {
     const plugin = path.join(dir, 'claude-worktrees.log');
     await waitFor(() => fs.existsSync(path.join(dir, 'proj.log')), 'per-instance log named after the worktree');
     await t.cmd('ClaudeCodeKill no-such-instance');
-    await waitFor(async () => (await t.lua<string[]>('return _G.cw_notes')).some((n) => n.includes("no instance named 'no-such-instance'")), 'error notified');
+    await waitFor(async () => (await notesOf(t)).some((n) => n.includes("no instance named 'no-such-instance'")), 'error notified');
     await waitFor(() => /ERROR \[claude-worktrees\] :ClaudeCodeKill/.test(fs.readFileSync(plugin, 'utf8')), 'error logged');
     expect(fs.readFileSync(plugin, 'utf8')).toMatch(/ DEBUG /);
   }, 30_000);

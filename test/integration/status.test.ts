@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
-import { lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, notesOf, lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -35,7 +35,7 @@ describe.each(nvimBins())('live status, attention, statusline and reloads (%s)',
     : [];
   const instances = () => t.lua<Snap[]>(`return require('claude_worktrees').instances()`);
   const inst = async (root: string) => (await instances()).find((i) => i.root === root);
-  const notes = () => t.lua<string[]>('return _G.cw_notes');
+  const notes = () => notesOf(t);
   const hook = (root: string, event: string, extra: Record<string, unknown> = {}) => {
     const h = hooks.get(root)!;
     return postHook(h.port, h.token, { hook_event_name: event, ...extra });
@@ -45,10 +45,7 @@ describe.each(nvimBins())('live status, attention, statusline and reloads (%s)',
     repo = makeRepoWithWorktree();
     log = path.join(repo.base, 'claude.jsonl');
     t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} },
-      env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} }, terminal = { position = 'tab' } })
-      _G.cw_notes = {}
-      local notify = vim.notify
-      vim.notify = function(msg, ...) table.insert(_G.cw_notes, msg) return notify(msg, ...) end
+      env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} }, terminal = { position = 'tab' } }) ${CAPTURE_NOTIFY_LUA}
       _G.cw_events = {}
       vim.api.nvim_create_autocmd('User', { pattern = 'ClaudeWorktrees*', callback = function(a)
         table.insert(_G.cw_events, { match = a.match, data = a.data }) end })`);

@@ -1,7 +1,7 @@
 /** Issue 4: :ClaudeCodeWorktree add / remove on real repositories, through the real host. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { git, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, notesOf, git, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -15,17 +15,14 @@ describe.each(nvimBins())(':ClaudeCodeWorktree (%s)', (bin) => {
     ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; cwd: string; pid: number })
     : [];
   const instances = () => t.lua<Array<{ name: string; root: string; pid?: number }>>(`return require('claude_worktrees').instances()`);
-  const notes = () => t.lua<string[]>('return _G.cw_notes');
+  const notes = () => notesOf(t);
   const branches = () => git(repo.a, 'branch', '--format=%(refname:short)').trim().split('\n').sort();
 
   beforeEach(async () => {
     repo = makeRepoWithWorktree();
     log = path.join(repo.base, 'claude.jsonl');
     t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} },
-      env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} }, terminal = { position = 'tab' } })
-      _G.cw_notes = {}
-      local notify = vim.notify
-      vim.notify = function(msg, ...) table.insert(_G.cw_notes, msg) return notify(msg, ...) end`);
+      env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} }, terminal = { position = 'tab' } }) ${CAPTURE_NOTIFY_LUA}`);
     await t.cmd(`edit ${repo.a}/hello.txt`);
   });
 
