@@ -385,3 +385,15 @@ export class ClaudeCli {
     } catch { /* best effort */ }
   }
 }
+
+/**
+ * Run and empty a cleanup stack in reverse order (CLIs die before their servers, servers before
+ * the API, the sandbox last); every step runs, the first error is rethrown.
+ */
+export async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const fn of cleanups.splice(0).reverse()) {
+    try { await fn(); } catch (err) { errors.push(err); }
+  }
+  if (errors.length) throw errors[0];
+}

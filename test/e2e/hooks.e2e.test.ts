@@ -17,7 +17,7 @@ import { FakeEditor } from '../helpers/fakeEditor';
 import { waitFor } from '../helpers/waitFor';
 import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
 import {
-  ClaudeCli, REPO_ROOT, makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli,
+  ClaudeCli, REPO_ROOT, makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli, runCleanups,
 } from './claudeCli';
 
 const BIN = requireClaudeCli();
@@ -130,14 +130,7 @@ if (BIN) {
       cleanups.push(() => sandbox.cleanup());
     });
 
-    afterEach(async () => {
-      // Reverse order: CLIs die before their servers, servers before the API, the sandbox last.
-      const errors: unknown[] = [];
-      for (const fn of cleanups.splice(0).reverse()) {
-        try { await fn(); } catch (err) { errors.push(err); }
-      }
-      if (errors.length) throw errors[0];
-    });
+    afterEach(() => runCleanups(cleanups));
 
     test('idle -> busy -> waiting for a permission -> busy -> idle (unseen), session id, exit; latency printed', async () => {
       const made = 'made-by-claude.txt';

@@ -10,7 +10,7 @@ import { IdeServer, type ClientInfo } from '../../src/ide/server';
 import { FakeEditor, type FakeDiff } from '../helpers/fakeEditor';
 import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
 import {
-  API_KEY, ClaudeCli, isAlive, makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli,
+  API_KEY, ClaudeCli, isAlive, makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli, runCleanups,
 } from './claudeCli';
 
 const IDE_NAME = 'claude-worktrees';
@@ -100,14 +100,7 @@ if (BIN) {
       cleanups.push(() => sandbox.cleanup());
     });
 
-    afterEach(async () => {
-      // Reverse order: CLIs die before their servers, servers before the API, the sandbox last.
-      const errors: unknown[] = [];
-      for (const fn of cleanups.splice(0).reverse()) {
-        try { await fn(); } catch (err) { errors.push(err); }
-      }
-      if (errors.length) throw errors[0];
-    });
+    afterEach(() => runCleanups(cleanups));
 
     test('accepted diff: openDiff reaches the editor, the file changes, getDiagnostics reaches the model, /status shows the IDE', async () => {
       const repo = path.join(sandbox.root, 'repo');
