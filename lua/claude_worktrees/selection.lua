@@ -85,72 +85,69 @@ function M.flush()
   return true
 end
 
--- Even an empty Lua callback on CursorMoved costs Neovim ~3 us per move. So the cursor is
--- watched only while idle: the first move deletes that autocmd (its callback returns true)
--- and starts a sampler that looks at the selection once per window, sending it only when it
--- changed. After two quiet windows the sampler stops and the autocmd comes back. Moves in a
--- burst cost nothing; at most one message per window; none for moves that change nothing.
+-- Even an empty Lua callback on CursorMoved costs Neovim ~3 us per move, so nothing runs per
+-- move: while there are instances, a timer looks once per window at a cheap fingerprint of
+-- where the selection could have changed (buffer, cursor, mode, visual start, text), and only
+-- when that moved computes the selection and sends it if it changed. At most one message per
+-- window; none for moves that change nothing; no autocmd on the cursor at all.
 local group = nil
-local sampling = false
-local quiet = 0
-local QUIET_WINDOWS = 2
-local watch_moves
+local running = false
+local last_probe = nil
 
-local function sample()
-  if not sampling then return end
-  local sent = M.flush()
-  quiet = sent and 0 or quiet + 1
-  if quiet >= QUIET_WINDOWS then
-    sampling = false
-    timer:stop()
-    watch_moves()
+local function probe()
+  local api = vim.api
+  local buf = api.nvim_get_current_buf()
+  local cur = api.nvim_win_get_cursor(0)
+  local mode = api.nvim_get_mode().mode
+  local v = ''
+  if mode == 'v' or mode == 'V' or mode == '\22' then
+    local p = vim.fn.getpos('v')
+    v = p[2] .. ',' .. p[3]
   end
+  return table.concat({ buf, cur[1], cur[2], mode, v, api.nvim_buf_get_changedtick(buf) }, ':')
+end
+
+--- One look (the timer calls it once per window). Returns 'idle' | 'same' | 'sent' | 'unchanged'.
+function M._tick()
+  local cw = package.loaded['claude_worktrees']
+  if not cw or not cw._chan or not cw.state.instances or #cw.state.instances == 0 then return 'idle' end
+  local ok, p = pcall(probe)
+  if not ok or p == last_probe then return 'same' end
+  last_probe = p
+  return M.flush() and 'sent' or 'unchanged'
 end
 
 local function on_tick()
-  vim.schedule(sample)
+  vim.schedule(M._tick)
 end
 
---- Start sampling (idempotent). Returns true so a CursorMoved autocmd calling it is deleted.
-local function wake()
-  if sampling then return true end
-  if not attached() then return false end
-  sampling = true
-  quiet = 0
+local function start()
+  if running or not timer or not attached() then return end
+  running = true
   timer:start(debounce, debounce, on_tick)
-  return true
 end
-M.wake = wake
 
-watch_moves = function()
-  if group then vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI' }, { group = group, callback = wake }) end
+local function stop()
+  running = false
+  if timer then timer:stop() end
 end
 
 function M.setup(ms)
   debounce = ms or 50
   if not timer then timer = uv.new_timer() end
-  timer:stop()
-  sampling = false
+  stop()
+  last_probe = nil
   group = vim.api.nvim_create_augroup('claude_worktrees_selection', { clear = true })
-  watch_moves()
-  -- Rare events: they wake the sampler but are never deleted.
-  vim.api.nvim_create_autocmd('BufEnter', { group = group, callback = function() wake() end })
-  pcall(vim.api.nvim_create_autocmd, 'ModeChanged', { group = group, callback = function() wake() end })
+  -- No looking while Neovim is in the background (where the UI reports focus).
+  vim.api.nvim_create_autocmd('FocusLost', { group = group, callback = stop })
+  vim.api.nvim_create_autocmd('FocusGained', { group = group, callback = start })
+  vim.api.nvim_create_autocmd('VimLeavePre', { group = group, callback = stop })
+  start()
 end
 
---- Is the sampler running (tests)?
-function M.sampling()
-  return sampling
-end
-
---- Stop sampling now and watch for the next move (bench: the cost of a first move).
-function M.idle()
-  sampling = false
-  if timer then timer:stop() end
-  if group then
-    pcall(vim.api.nvim_clear_autocmds, { group = group, event = { 'CursorMoved', 'CursorMovedI' } })
-    watch_moves()
-  end
+--- Is the timer running (tests, bench)?
+function M.running()
+  return running
 end
 
 return M
