@@ -138,12 +138,25 @@ describe.each(nvimBins())('live status, attention, statusline and reloads (%s)',
     expect(await lines(dirty)).toEqual(['my unsaved work']);
     expect(await t.lua(`return vim.bo[vim.fn.bufnr(${JSON.stringify(dirty)})].modified`)).toBe(true);
   }, 30_000);
+});
+
+describe.each(nvimBins())('statusline from a given state, no Node host (%s)', (bin) => {
+  let t: TestNvim;
+  let repo: ReturnType<typeof makeRepoWithWorktree>;
+  beforeAll(async () => {
+    repo = makeRepoWithWorktree();
+    t = await startNvim(bin, repo.a);
+  });
+  afterAll(async () => {
+    if (t && t.proc.exitCode === null) await t.quit();
+  });
 
   it('statusline for 0, 1 and 5 instances in mixed states', async () => {
     const sl = (plain: boolean) => t.lua<string>(`return require('claude_worktrees').statusline(${plain ? '{ highlights = false }' : ''})`);
     const set = (list: unknown[]) => t.lua(`require('claude_worktrees')._set_state({ instances = ... })`, list);
     // The current instance is the one whose worktree holds the current buffer (repo A's file).
     await t.cmd(`edit ${path.join(repo.a, 'hello.txt')}`);
+    // No Node host in this Neovim: the state is only what the test sets.
     const mk = (name: string, status: string, extra: Record<string, unknown> = {}) =>
       ({ name, root: extra.current ? repo.a : `/w/${name}`, branch: name, state: 'running', status, connected: true, port: 1, ...extra });
     await set([]);
