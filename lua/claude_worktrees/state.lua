@@ -1,7 +1,9 @@
 -- The editor state Node answers IDE tools from (issue 5): open file buffers and their
 -- diagnostics, mirrored into Node by events. Autocmds only mark what changed (a table write);
--- one scheduled flush per main-loop turn recomputes those buffers and sends one batch. Node
--- never has to ask Neovim for getOpenEditors or getDiagnostics.
+-- one scheduled flush per main-loop turn recomputes those buffers and sends one batch. Typing
+-- (TextChanged*) only changes line counts and diagnostic columns: those flush at most every
+-- TEXT_MS, so a keystroke costs a table write. Node never asks Neovim for getOpenEditors or
+-- getDiagnostics.
 local M = {}
 local api = vim.api
 local editor = require('claude_worktrees.editor')
@@ -9,6 +11,9 @@ local editor = require('claude_worktrees.editor')
 local dirty = {}        -- bufnr -> true: recompute its record
 local diag_dirty = {}   -- bufnr -> true: recompute its diagnostics
 local armed = false
+local text_timer = nil
+local text_armed = false
+local TEXT_MS = 100
 M.flushes = 0           -- batches sent (tests and bench read it)
 
 local function record(b)
@@ -56,6 +61,10 @@ end
 
 function M.flush()
   armed = false
+  if text_armed then
+    text_armed = false
+    text_timer:stop()
+  end
   local cw = package.loaded['claude_worktrees']
   if not cw or not cw._chan then
     dirty, diag_dirty = {}, {}
@@ -81,6 +90,19 @@ local function on_buf(args)
   if not armed then arm() end
 end
 
+local function on_text_timer()
+  vim.schedule(function()
+    if text_armed then M.flush() end
+  end)
+end
+
+local function on_text(args)
+  dirty[args.buf] = true
+  if armed or text_armed then return end
+  text_armed = true
+  text_timer:start(TEXT_MS, 0, on_text_timer)
+end
+
 local function on_cur()
   dirty[api.nvim_get_current_buf()] = true
   if not armed then arm() end
@@ -103,11 +125,13 @@ function M.setup()
   local g = api.nvim_create_augroup('claude_worktrees_state', { clear = true })
   api.nvim_create_autocmd({
     'BufAdd', 'BufNew', 'BufReadPost', 'BufNewFile', 'BufFilePost', 'BufEnter', 'BufWinEnter', 'BufUnload',
-    'BufDelete', 'BufWipeout', 'BufWritePost', 'FileType', 'TextChanged', 'TextChangedI', 'TermOpen',
+    'BufDelete', 'BufWipeout', 'BufWritePost', 'FileType', 'TermOpen',
   }, { group = g, callback = on_buf })
+  if not text_timer then text_timer = vim.loop.new_timer() end
+  api.nvim_create_autocmd({ 'TextChanged', 'TextChangedI' }, { group = g, callback = on_text })
   -- Older Neovims lack some events: each one is optional.
   pcall(api.nvim_create_autocmd, 'BufModifiedSet', { group = g, callback = on_buf })
-  pcall(api.nvim_create_autocmd, 'TextChangedP', { group = g, callback = on_buf })
+  pcall(api.nvim_create_autocmd, 'TextChangedP', { group = g, callback = on_text })
   api.nvim_create_autocmd('OptionSet', { group = g, pattern = { 'buflisted', 'buftype', 'modified', 'filetype' }, callback = on_cur })
   pcall(api.nvim_create_autocmd, 'DiagnosticChanged', { group = g, callback = on_diag })
 end

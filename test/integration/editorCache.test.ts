@@ -132,6 +132,22 @@ describe.each(nvimBins())('cached editor answers equal Neovim after every change
     expect(JSON.parse((await client.call('getDiagnostics', { uri: fileUri(path.join(repo.a, 'hello.txt')) }))[0])).toEqual([]);
   }, 60_000);
 
+  it('typing is batched: far fewer state batches than keystrokes, and the answer is right after', async () => {
+    await t.cmd(`edit! ${path.join(repo.a, 'hello.txt')}`);
+    await t.lua(`return require('claude_worktrees.state').sync()`);
+    const before = await t.lua<number>(`return require('claude_worktrees.state').flushes`);
+    const keys = 'o' + 'typed text<CR>'.repeat(15) + '<Esc>';
+    await t.nvim.input(keys);
+    await waitFor(async () => (await t.lua<string>('return vim.api.nvim_get_mode().mode')) === 'n'
+      && (await t.lua<number>('return vim.api.nvim_buf_line_count(0)')) >= 17, 'typed');
+    const check = await truth();
+    await waitFor(async () => isDeepStrictEqual((await cached()).tabs, check.tabs), 'line count pushed without a barrier');
+    const batches = (await t.lua<number>(`return require('claude_worktrees.state').flushes`)) - before;
+    // 15 lines of typing (about 170 keystrokes) in a burst: a handful of batches, not one each.
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThan(10);
+  }, 30_000);
+
   it('cursor moved: getLatestSelection is the pushed selection, getCurrentSelection is Neovim now', async () => {
     await t.cmd(`edit! ${path.join(repo.a, 'hello.txt')}`);
     await t.lua(`vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'héllo wörld', 'second line' })`);
