@@ -11,9 +11,10 @@ import { InstanceManager } from '../instances/manager';
 import type { Instance, InstanceSnapshot, StatusChange } from '../instances/instance';
 import type { HookEvent } from '../ide/server';
 import { worktreeOf } from '../git/worktree';
-import { addWorktree, listWorktrees, removalBlockers, removeWorktree } from '../git/worktreeOps';
+import { worktreeCommand } from './worktreeCommand';
 import { claudeArgv, claudeEnv } from '../claude/env';
-import { FileLogger, parseLevel, type Level, type Logger } from '../util/log';
+import { FileLogger, type Logger } from '../util/log';
+import { parseConfig, type Config } from './config';
 import { isInside } from '../util/uri';
 
 type Nvim = NvimPlugin['nvim'];
@@ -28,16 +29,6 @@ function fullGc(): void {
   gcFn();
 }
 
-interface Config {
-  /** Where :ClaudeCodeWorktree add puts new worktrees (see worktreeOps' PlanOptions.dir). */
-  worktreeDir?: string;
-  /** The environment (CLAUDE_WORKTREES_LOG_LEVEL) wins, so a bug report can raise it without editing config. */
-  logLevel: Level;
-  cmd: string | string[];
-  env: Record<string, string>;
-  portRange?: [number, number];
-}
-
 export interface Context {
   file: string;
   cwd: string;
@@ -45,19 +36,6 @@ export interface Context {
   diffId: string;
   /** The instance Lua marks current (longest pushed root holding the buffer or cwd), or ''. */
   currentRoot: string;
-}
-
-function parseConfig(v: unknown): Config {
-  const c = isRec(v) ? v : {};
-  const cmd = typeof c.cmd === 'string' ? c.cmd
-    : Array.isArray(c.cmd) && c.cmd.every((x) => typeof x === 'string') ? (c.cmd as string[]) : 'claude';
-  const env: Record<string, string> = {};
-  if (isRec(c.env)) for (const [k, val] of Object.entries(c.env)) if (typeof val === 'string') env[k] = val;
-  const pr = c.port_range;
-  const portRange = Array.isArray(pr) && typeof pr[0] === 'number' && typeof pr[1] === 'number'
-    ? [pr[0], pr[1]] as [number, number] : undefined;
-  const worktreeDir = typeof c.worktree_dir === 'string' && c.worktree_dir !== '' ? c.worktree_dir : undefined;
-  return { cmd, env, portRange, worktreeDir, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
 }
 
 /** busy | waiting (permission) | done (idle, turn not seen yet) | idle | exited | starting. */
@@ -368,62 +346,17 @@ export class App {
     }, 30).unref();
   }
 
-  /**
-   * :ClaudeCodeWorktree add {branch} [base] | remove [name] [--delete-branch] (bang: force).
-   * Defined on the Lua side (node-client drops `bang` for remote commands) and forwarded here.
-   */
-  async worktree(ctx: Context, rawArgs: unknown, bang: boolean): Promise<void> {
-    const [sub, ...rest] = fargs(rawArgs);
-    if (sub === 'add') return this.worktreeAdd(ctx, rest);
-    if (sub === 'remove') return this.worktreeRemove(ctx, rest, bang);
-    throw new Error('usage: :ClaudeCodeWorktree add {branch} [base] | :ClaudeCodeWorktree[!] remove [name] [--delete-branch]');
-  }
-
-  private async worktreeAdd(ctx: Context, args: string[]): Promise<void> {
-    const [branch, base, extra] = args;
-    if (!branch || extra !== undefined) throw new Error('usage: :ClaudeCodeWorktree add {branch} [base]');
-    const from = ctx.file ? path.dirname(ctx.file) : ctx.cwd;
-    const r = await addWorktree(from, branch, base, { dir: this.config.worktreeDir });
-    this.bridge.notify(`${r.created ? 'created branch ' + r.branch + (r.base ? ` from ${r.base}` : '') : 'checked out ' + r.branch} in ${r.root}`
-      + (r.warning ? ` (git: ${r.warning})` : ''));
-    const inst = await this.manager.ensure(r.root, r.branch);
-    await this.startClaude(inst, []);
-  }
-
-  private async worktreeRemove(ctx: Context, args: string[], force: boolean): Promise<void> {
-    const deleteBranch = args.includes('--delete-branch');
-    const names = args.filter((a) => a !== '--delete-branch');
-    if (names.length > 1) throw new Error('usage: :ClaudeCodeWorktree[!] remove [name] [--delete-branch]');
-    const root = names[0] ? await this.worktreeNamed(ctx, names[0]) : (await this.worktreeFor(ctx)).root;
-    // Check before claude is stopped: a refused removal must leave the instance running.
-    const entry = (await listWorktrees(root)).find((w) => w.path === root);
-    if (entry?.main) throw new Error(`${path.basename(root)} is the main worktree; only linked worktrees can be removed`);
-    if (!force) {
-      const blockers = await removalBlockers(root);
-      if (blockers.length) {
-        const few = blockers.slice(0, 3).join(', ') + (blockers.length > 3 ? ` +${blockers.length - 3}` : '');
-        // Short: a notice wider than the screen stops Neovim at a hit-enter prompt.
-        throw new Error(`${path.basename(root)} has uncommitted changes (${few}); :ClaudeCodeWorktree! remove discards them`);
-      }
-    }
-    const inst = this.manager.get(root);
-    if (inst) await this.end([inst]);
-    const r = await removeWorktree(root, { force, deleteBranch });
-    await this.bridge.call('claude_worktrees.editor', 'forget_root', root).catch((e) => this.log.warn('forget_root failed', e));
-    const branchNote = r.branchDeleted ? `, branch ${r.branch} deleted (was ${r.deletedBranchTip?.slice(0, 12)})`
-      : r.branch ? `, branch ${r.branch} kept${r.branchNote ? ` (${r.branchNote})` : ''}` : '';
-    this.bridge.notify(`removed worktree ${path.basename(r.root)}${r.forced && r.discarded.length ? ` (discarded ${r.discarded.length} change(s))` : ''}${branchNote}`);
-  }
-
-  /** An instance name, else a worktree of this repository by directory name or branch. */
-  private async worktreeNamed(ctx: Context, name: string): Promise<string> {
-    const inst = this.manager.byName(name);
-    if (inst) return inst.root;
-    const list = await listWorktrees(ctx.file ? path.dirname(ctx.file) : ctx.cwd);
-    // The main worktree matches too: removeWorktree then refuses it with the reason.
-    const hit = list.find((w) => path.basename(w.path) === name || w.branch === name);
-    if (!hit) throw new Error(`no instance or linked worktree named '${name}'`);
-    return hit.path;
+  /** :ClaudeCodeWorktree (see worktreeCommand.ts). */
+  worktree(ctx: Context, rawArgs: unknown, bang: boolean): Promise<void> {
+    return worktreeCommand({
+      bridge: this.bridge,
+      manager: this.manager,
+      worktreeDir: this.config.worktreeDir,
+      log: this.log,
+      worktreeFor: (c) => this.worktreeFor(c),
+      end: (insts) => this.end(insts),
+      startClaude: (inst) => this.startClaude(inst, []),
+    }, ctx, fargs(rawArgs), bang);
   }
 
   /** :ClaudeCodeNext: the next instance (after the current one) that waits, else one with an unseen turn. */

@@ -1,0 +1,27 @@
+import { isRec } from './check';
+import { parseLevel, type Level } from '../util/log';
+
+/** What setup() passed, as the Node side uses it (validated again here: it crossed RPC). */
+export interface Config {
+  /** Where :ClaudeCodeWorktree add puts new worktrees (see worktreeOps' PlanOptions.dir). */
+  worktreeDir?: string;
+  /** The environment (CLAUDE_WORKTREES_LOG_LEVEL) wins, so a bug report can raise it without editing config. */
+  logLevel: Level;
+  cmd: string | string[];
+  env: Record<string, string>;
+  portRange?: [number, number];
+}
+
+/** setup()'s options from Lua; anything malformed falls back to its default. */
+export function parseConfig(v: unknown): Config {
+  const c = isRec(v) ? v : {};
+  const cmd = typeof c.cmd === 'string' ? c.cmd
+    : Array.isArray(c.cmd) && c.cmd.every((x) => typeof x === 'string') ? (c.cmd as string[]) : 'claude';
+  const env: Record<string, string> = {};
+  if (isRec(c.env)) for (const [k, val] of Object.entries(c.env)) if (typeof val === 'string') env[k] = val;
+  const pr = c.port_range;
+  const portRange = Array.isArray(pr) && typeof pr[0] === 'number' && typeof pr[1] === 'number'
+    ? [pr[0], pr[1]] as [number, number] : undefined;
+  const worktreeDir = typeof c.worktree_dir === 'string' && c.worktree_dir !== '' ? c.worktree_dir : undefined;
+  return { cmd, env, portRange, worktreeDir, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
+}

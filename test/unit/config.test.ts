@@ -1,0 +1,33 @@
+import { parseConfig } from '../../src/plugin/config';
+
+describe('parseConfig (setup options after RPC)', () => {
+  const saved = process.env.CLAUDE_WORKTREES_LOG_LEVEL;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
+    else process.env.CLAUDE_WORKTREES_LOG_LEVEL = saved;
+  });
+
+  it('takes well-formed options', () => {
+    delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
+    expect(parseConfig({
+      cmd: ['claude', '--model', 'x'], env: { A: '1' }, port_range: [4000, 4010], log_level: 'debug', worktree_dir: '~/wt',
+    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt' });
+  });
+
+  it('falls back to defaults for anything malformed, never throws', () => {
+    delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
+    for (const bad of [null, 42, 'x', [], { cmd: [1, 2], env: { A: 1, B: 'ok' }, port_range: ['a'], log_level: 'loud', worktree_dir: 7 }]) {
+      const c = parseConfig(bad);
+      expect(c.cmd).toBe('claude');
+      expect(c.portRange).toBeUndefined();
+      expect(c.logLevel).toBe('info');
+      expect(c.worktreeDir).toBeUndefined();
+    }
+    expect(parseConfig({ env: { A: 1, B: 'ok' } }).env).toEqual({ B: 'ok' });
+  });
+
+  it('the environment overrides log_level', () => {
+    process.env.CLAUDE_WORKTREES_LOG_LEVEL = 'error';
+    expect(parseConfig({ log_level: 'debug' }).logLevel).toBe('error');
+  });
+});
