@@ -100,6 +100,11 @@ export interface RemoveOptions extends GitOptions {
    * merged (reported in branchNote). 'force': `git branch -D`. `force` alone never deletes a branch.
    */
   deleteBranch?: boolean | 'force';
+  /**
+   * Runs once every check has passed, just before `git worktree remove`: the place to stop what
+   * runs in the worktree (its claude), so a refused removal leaves it running.
+   */
+  beforeRemove?: () => Promise<void>;
 }
 
 export interface RemoveResult {
@@ -496,15 +501,6 @@ function listFew(files: string[], n = 5): string {
  * 'unreachable-commits', 'git'. A branch that can't be deleted is reported, not thrown: the
  * worktree is already gone by then.
  */
-/**
- * What a removal without force would refuse for: uncommitted or untracked files (status lines),
- * so a caller can check before it stops the worktree's claude. Empty when the removal may go.
- */
-export async function removalBlockers(root: string, opts: GitOptions = {}): Promise<string[]> {
-  const repo = await openRepo(path.resolve(root), opts);
-  return parseStatus(await repo.git.raw(['status', '--porcelain=v1', '-z', '--ignore-submodules=none']));
-}
-
 export async function removeWorktree(root: string, opts: RemoveOptions = {}): Promise<RemoveResult> {
   const abs = path.resolve(root);
   if (!isDir(abs)) {
@@ -538,6 +534,7 @@ export async function removeWorktree(root: string, opts: RemoveOptions = {}): Pr
     }
   }
 
+  await opts.beforeRemove?.();
   const main = repo.worktrees[0];
   // Not from inside the worktree being deleted.
   const admin = gitIn(isDir(main.path) ? main.path : repo.commonDir, repo.o);

@@ -4,7 +4,7 @@ import type { Context } from './app';
 import type { Instance } from '../instances/instance';
 import type { InstanceManager } from '../instances/manager';
 import type { Logger } from '../util/log';
-import { addWorktree, listWorktrees, removalBlockers, removeWorktree } from '../git/worktreeOps';
+import { addWorktree, listWorktrees, removeWorktree, WorktreeError } from '../git/worktreeOps';
 
 /** What the worktree command needs from the App. */
 export interface WorktreeDeps {
@@ -48,24 +48,31 @@ async function worktreeRemove(d: WorktreeDeps, ctx: Context, args: string[], for
   const names = args.filter((a) => a !== '--delete-branch');
   if (names.length > 1) throw new Error('usage: :ClaudeCodeWorktree[!] remove [name] [--delete-branch]');
   const root = names[0] ? await worktreeNamed(d, ctx, names[0]) : (await d.worktreeFor(ctx)).root;
-  // Check before claude is stopped: a refused removal must leave the instance running.
-  const entry = (await listWorktrees(root)).find((w) => w.path === root);
-  if (entry?.main) throw new Error(`${path.basename(root)} is the main worktree; only linked worktrees can be removed`);
-  if (!force) {
-    const blockers = await removalBlockers(root);
-    if (blockers.length) {
-      const few = blockers.slice(0, 3).join(', ') + (blockers.length > 3 ? ` +${blockers.length - 3}` : '');
-      // Short: a notice wider than the screen stops Neovim at a hit-enter prompt.
-      throw new Error(`${path.basename(root)} has uncommitted changes (${few}); :ClaudeCodeWorktree! remove discards them`);
-    }
-  }
+  // Claude is stopped only once git's checks have passed: a refused removal leaves it running.
   const inst = d.manager.get(root);
-  if (inst) await d.end([inst]);
-  const r = await removeWorktree(root, { force, deleteBranch });
+  const r = await removeWorktree(root, {
+    force, deleteBranch, beforeRemove: async () => { if (inst) await d.end([inst]); },
+  }).catch((e: unknown) => { throw shortRefusal(e, root); });
   await d.bridge.call('claude_worktrees.editor', 'forget_root', root).catch((e) => d.log.warn('forget_root failed', e));
   const branchNote = r.branchDeleted ? `, branch ${r.branch} deleted (was ${r.deletedBranchTip?.slice(0, 12)})`
     : r.branch ? `, branch ${r.branch} kept${r.branchNote ? ` (${r.branchNote})` : ''}` : '';
   d.bridge.notify(`removed worktree ${path.basename(r.root)}${r.forced && r.discarded.length ? ` (discarded ${r.discarded.length} change(s))` : ''}${branchNote}`);
+}
+
+/**
+ * The refusals a user meets most, said briefly: a notice wider than the screen stops Neovim at
+ * a hit-enter prompt. Anything else keeps git's own message.
+ */
+function shortRefusal(e: unknown, root: string): unknown {
+  if (!(e instanceof WorktreeError)) return e;
+  const name = path.basename(root);
+  if (e.code === 'main-worktree') return new Error(`${name} is the main worktree; only linked worktrees can be removed`);
+  if (e.code === 'dirty') {
+    const files = e.details.files ?? [];
+    const few = files.slice(0, 3).join(', ') + (files.length > 3 ? ` +${files.length - 3}` : '');
+    return new Error(`${name} has uncommitted changes (${few}); :ClaudeCodeWorktree! remove discards them`);
+  }
+  return e;
 }
 
 /** An instance name, else a worktree of this repository by directory name or branch. */

@@ -292,6 +292,19 @@ describe('removeWorktree', () => {
     expect(fs.existsSync(path.join(r.feat, 'hello.txt'))).toBe(true);
   });
 
+  it('runs beforeRemove only once every check has passed, before the worktree goes', async () => {
+    const r = makeRepo();
+    const calls: boolean[] = [];
+    const before = async () => { calls.push(fs.existsSync(r.feat)); };
+    fs.appendFileSync(path.join(r.feat, 'hello.txt'), 'more\n');
+    await rejects(removeWorktree(r.feat, { ...o, beforeRemove: before }), 'dirty');
+    await rejects(removeWorktree(r.main, { ...o, force: true, beforeRemove: before }), 'main-worktree');
+    expect(calls).toEqual([]);
+    await removeWorktree(r.feat, { ...o, force: true, beforeRemove: before });
+    expect(calls).toEqual([true]);
+    expect(fs.existsSync(r.feat)).toBe(false);
+  });
+
   it('refuses staged changes and untracked files, listing a few', async () => {
     const r = makeRepo();
     git(r.feat, 'mv', 'hello.txt', 'renamed.txt');
