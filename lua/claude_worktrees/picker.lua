@@ -340,14 +340,20 @@ function M.new_worktree()
   end)
 end
 
---- The fallback picker: vim.ui.select over entries(); the choice is switched to.
-function M.select()
+--- entries() and their column widths, for a picker to show; nil (the user told) when none.
+function M.listing()
   local list = M.entries()
   if #list == 0 then
     vim.notify('claude-worktrees: no instances', vim.log.levels.INFO)
-    return
+    return nil
   end
-  local widths = M.widths(list)
+  return list, M.widths(list)
+end
+
+--- The fallback picker: vim.ui.select over entries(); the choice is switched to.
+function M.select()
+  local list, widths = M.listing()
+  if not list then return end
   vim.ui.select(list, {
     prompt = 'Claude instance',
     kind = 'claude_worktrees',

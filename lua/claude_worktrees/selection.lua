@@ -3,8 +3,7 @@ local M = {}
 local uv = vim.loop
 local timer = nil
 local debounce = 50
-M.last = nil     -- last selection sent (table)
-M.last_key = nil
+M.last_key = nil -- what was sent last (to send only changes)
 
 local cw = nil
 local function attached()
@@ -80,7 +79,6 @@ function M.flush()
   local k = key_of(s)
   if k == M.last_key then return false end
   M.last_key = k
-  M.last = s
   require('claude_worktrees')._emit({ type = 'selection', selection = s })
   return true
 end

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import type { Diagnostic, FileDiagnostics, OpenEditorTab, Severity } from '../ide/editor';
-import { arr, bool, isRec, num, optStr, rec, str } from './check';
+import { arr, bool, num, optStr, rec, str } from './check';
 import { fileUri } from '../util/uri';
 
 const SEVERITIES: Severity[] = ['Error', 'Warning', 'Info', 'Hint'];
@@ -131,4 +131,3 @@ export function parseDiagnostic(dv: unknown): Diagnostic {
   return out;
 }
 
-export { isRec };

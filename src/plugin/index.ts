@@ -51,17 +51,10 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
 
   // :ClaudeCodeWorktree is defined in Lua (it needs `!`, which remote commands lose) and calls
   // this with (args, bang). Sync while the context is read, like the commands.
-  plugin.registerFunction('ClaudeWorktreesWorktree', async (args: unknown) => {
+  plugin.registerFunction('ClaudeWorktreesWorktree', command(':ClaudeCodeWorktree', (c, args) => {
     const [rawArgs, bang] = Array.isArray(args) ? args : [];
-    try {
-      await app.init();
-      const ctx = await app.context();
-      app.worktree(ctx, rawArgs, bang === true || bang === 1).catch((err) => app.report(':ClaudeCodeWorktree', err));
-    } catch (err) {
-      app.report(':ClaudeCodeWorktree', err);
-    }
-    return null;
-  }, { sync: true });
+    return app.worktree(c, rawArgs, bang === true || bang === 1);
+  }), { sync: true });
 
   // A barrier for tests and the bench: returns once every event Lua sent before it is applied
   // (events and this request travel in order on the same channel).

@@ -14,12 +14,8 @@ local function claude_worktrees(opts)
   local action_state = require('telescope.actions.state')
   local entry_display = require('telescope.pickers.entry_display')
 
-  local list = picker.entries()
-  if #list == 0 then
-    vim.notify('claude-worktrees: no instances', vim.log.levels.INFO)
-    return
-  end
-  local widths = picker.widths(list)
+  local list, widths = picker.listing()
+  if not list then return end
   local items = {}
   for k, w in ipairs(widths) do items[k] = k < #widths and { width = w } or { remaining = true } end
   local displayer = entry_display.create({ separator = '  ', items = items })
