@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { attach, type NeovimClient } from 'neovim';
+import { McpClient } from './mcpClient';
+import { waitFor } from './waitFor';
 
 export const REPO = path.resolve(__dirname, '../..');
 const HOST_PROG = path.join(REPO, 'node_modules/neovim/bin/cli.js');
@@ -104,6 +106,20 @@ export const CAPTURE_NOTIFY_LUA = `
 /** The vim.notify messages so far (needs CAPTURE_NOTIFY_LUA). */
 export function notesOf(t: TestNvim): Promise<string[]> {
   return t.lua<string[]>('return _G.cw_notes');
+}
+
+/**
+ * Edit `file`, start its worktree's instance (:ClaudeCode), connect an MCP client to that
+ * instance's server with its lock file's token, and return to the code window.
+ */
+export async function openInstanceClient(t: TestNvim, file: string): Promise<McpClient> {
+  await t.cmd(`edit ${file}`);
+  await t.cmd('ClaudeCode');
+  const lock = await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
+  const client = await McpClient.connect(Number(path.basename(lock.file, '.lock')), lock.body.authToken);
+  await t.cmd('stopinsert');
+  await t.cmd('wincmd p'); // back to the code window
+  return client;
 }
 
 export function lockFiles(dir: string): Array<{ file: string; body: { pid: number; workspaceFolders: string[]; authToken: string; ideName: string } }> {

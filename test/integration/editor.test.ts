@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { lockFiles, makeRepoWithWorktree, manifestFor, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
-import { McpClient } from '../helpers/mcpClient';
+import { makeRepoWithWorktree, manifestFor, nvimBins, openInstanceClient, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import type { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -15,13 +15,7 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     repo = makeRepoWithWorktree();
     const log = path.join(repo.base, 'claude.jsonl');
     t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} } })`);
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    const lock = await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
-    const port = Number(path.basename(lock.file, '.lock'));
-    client = await McpClient.connect(port, lock.body.authToken);
-    await t.cmd('stopinsert');
-    await t.cmd('wincmd p'); // back to the code window
+    client = await openInstanceClient(t, `${repo.a}/hello.txt`);
   });
 
   afterEach(async () => {

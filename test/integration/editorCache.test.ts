@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { isDeepStrictEqual } from 'util';
-import { lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
-import { McpClient } from '../helpers/mcpClient';
+import { makeRepoWithWorktree, nvimBins, openInstanceClient, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import type { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 import { fileUri } from '../../src/util/uri';
 
@@ -27,12 +27,7 @@ describe.each(nvimBins())('cached editor answers equal Neovim after every change
     repo = makeRepoWithWorktree();
     fs.writeFileSync(path.join(repo.a, 'wide.txt'), 'ab\n');
     t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, selection_debounce_ms = 20 })`);
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    const lock = await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
-    client = await McpClient.connect(Number(path.basename(lock.file, '.lock')), lock.body.authToken);
-    await t.cmd('stopinsert');
-    await t.cmd('wincmd p');
+    client = await openInstanceClient(t, `${repo.a}/hello.txt`);
   });
 
   afterAll(async () => {
