@@ -107,8 +107,7 @@ end
 
 --- One look (the timer calls it once per window). Returns 'idle' | 'same' | 'sent' | 'unchanged'.
 function M._tick()
-  local cw = package.loaded['claude_worktrees']
-  if not cw or not cw._chan or not cw.state.instances or #cw.state.instances == 0 then return 'idle' end
+  if not attached() or not cw.state.instances or #cw.state.instances == 0 then return 'idle' end
   local ok, p = pcall(probe)
   if not ok or p == last_probe then return 'same' end
   last_probe = p
