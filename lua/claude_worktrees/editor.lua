@@ -1,5 +1,7 @@
--- Answers to the IDE tools, each one call from Node (batched: one round trip per tool call).
+-- Neovim's side of the IDE tools: what state.lua mirrors into Node is built from here, and the
+-- tools that must act in Neovim (open a file, save, reload) are one call from Node each.
 local M = {}
+local util = require('claude_worktrees.util')
 
 local function is_file_buf(b)
   return vim.api.nvim_buf_is_loaded(b) and vim.bo[b].buftype == '' and vim.api.nvim_buf_get_name(b) ~= ''
@@ -16,7 +18,8 @@ end
 M.utf16 = utf16
 M.is_file_buf = is_file_buf
 
---- Loaded, listed file buffers.
+--- Loaded, listed file buffers, computed now: the reference the cached getOpenEditors answer is
+--- tested against (Node answers from state.lua's copy).
 function M.open_editors()
   local cur = vim.api.nvim_get_current_buf()
   local out = {}
@@ -162,7 +165,7 @@ function M.forget_root(root)
   local kept = {}
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
     local name = vim.api.nvim_buf_get_name(b)
-    if vim.api.nvim_buf_is_valid(b) and name:sub(1, #root + 1) == root .. '/' and vim.bo[b].buftype == '' then
+    if vim.api.nvim_buf_is_valid(b) and name ~= root and util.inside(root, name) and vim.bo[b].buftype == '' then
       if vim.bo[b].modified then
         table.insert(kept, name)
       else
@@ -200,7 +203,7 @@ function M.reload_changed(root)
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
     if is_file_buf(b) then
       local name = vim.api.nvim_buf_get_name(b)
-      if name:sub(1, #root + 1) == root .. '/' then pcall(vim.cmd, 'checktime ' .. b) end
+      if name ~= root and util.inside(root, name) then pcall(vim.cmd, 'checktime ' .. b) end
     end
   end
   pcall(vim.api.nvim_del_augroup_by_id, g)

@@ -157,7 +157,7 @@ function M._mark_current()
   for _, i in ipairs(insts) do
     i.current = false
     local r = i.root
-    if (path == r or path:sub(1, #r + 1) == r .. '/') and #r > best_len then best, best_len = i, #r end
+    if #r > best_len and require('claude_worktrees.util').inside(r, path) then best, best_len = i, #r end
   end
   if best then
     best.current = true
@@ -366,7 +366,7 @@ function M._on_screen(root)
     local b = vim.api.nvim_win_get_buf(w)
     if vim.b[b].claude_worktrees_root == root then return true end
     local name = vim.api.nvim_buf_get_name(b)
-    if vim.bo[b].buftype == '' and (name == root or name:sub(1, #root + 1) == root .. '/') then return true end
+    if vim.bo[b].buftype == '' and require('claude_worktrees.util').inside(root, name) then return true end
   end
   return false
 end

@@ -26,6 +26,11 @@ function M.focus_code_window()
   return win
 end
 
+--- Is path the directory root or below it (a plain prefix test would take /a/bc for /a/b)?
+function M.inside(root, path)
+  return path == root or path:sub(1, #root + 1) == root .. '/'
+end
+
 function M.notify(msg, level)
   vim.schedule(function()
     vim.notify('claude-worktrees: ' .. msg, level or vim.log.levels.INFO)
