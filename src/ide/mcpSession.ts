@@ -8,6 +8,7 @@ import {
 import { asArgs } from './args';
 import { ALL_TOOLS, TOOLS_BY_NAME } from './tools';
 import { SerializedResult } from './tool';
+import type { PathScope } from './scope';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
 export const SERVER_INFO = { name: 'claude-worktrees', version: '0.1.0' };
@@ -22,6 +23,7 @@ export interface SessionDeps {
   clientId: number;
   editor: Editor;
   workspaceFolder: string;
+  scope: PathScope;
   diffs: DiffRegistry;
   send(frame: string): void;
   /** ide_connected {pid}: which claude process is on this socket. */
@@ -147,6 +149,7 @@ export class McpSession {
     return tool.call(asArgs(rawArgs), {
       editor: this.d.editor,
       workspaceFolder: this.d.workspaceFolder,
+      scope: this.d.scope,
       diffs: this.d.diffs,
       clientId: this.d.clientId,
       requestId: r.id,

@@ -12,6 +12,7 @@ import { notificationFrame } from './jsonrpc';
 import { lockDir as defaultLockDir, newAuthToken, removeLock, removeStaleLocks, writeLock } from './lockfile';
 import { nullLogger, type Logger } from '../util/log';
 import { isInside } from '../util/uri';
+import { PathScope } from './scope';
 
 export const AUTH_HEADER = 'x-claude-code-ide-authorization';
 /** Where claude's hooks POST their input (src/claude/hooks.ts builds the settings). */
@@ -26,6 +27,8 @@ export interface IdeServerOptions {
   editor: Editor;
   /** Default: `$CLAUDE_CONFIG_DIR/ide` or `~/.claude/ide`. */
   lockDir?: string;
+  /** More roots the tools may touch besides the worktree (claude's /add-dir), absolute. */
+  extraRoots?: readonly string[];
   /** Inclusive; tried in order with bind-and-listen retry. Default: an OS-assigned port. */
   portRange?: [number, number];
   keepaliveMs?: number;
@@ -166,6 +169,8 @@ export class IdeServer extends EventEmitter {
   private currentHookToken = newAuthToken();
   private warnedEmptyHookToken = false;
   readonly diffs = new DiffRegistry();
+  /** What this server's tools may touch: its worktree and the configured extra roots. */
+  readonly scope: PathScope;
   port = 0;
   lockPath = '';
   private readonly http: http.Server;
@@ -178,6 +183,7 @@ export class IdeServer extends EventEmitter {
 
   private constructor(private readonly opts: IdeServerOptions) {
     super();
+    this.scope = new PathScope([opts.workspaceFolder, ...(opts.extraRoots ?? [])]);
     this.log = opts.log ?? nullLogger;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -370,6 +376,7 @@ export class IdeServer extends EventEmitter {
         clientId: id,
         editor: this.opts.editor,
         workspaceFolder: this.opts.workspaceFolder,
+        scope: this.scope,
         diffs: this.diffs,
         log: this.log,
         send: (frame) => this.sendTo(client, frame),

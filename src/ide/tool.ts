@@ -1,6 +1,7 @@
 import type { Editor } from './editor';
 import type { DiffRegistry } from './diffRegistry';
 import type { Args } from './args';
+import type { PathScope } from './scope';
 
 export interface TextContent {
   type: 'text';
@@ -16,6 +17,8 @@ export interface ToolResult {
 export interface ToolContext {
   editor: Editor;
   workspaceFolder: string;
+  /** The roots this instance's tools may touch (the worktree and any extra roots), see scope.ts. */
+  scope: PathScope;
   diffs: DiffRegistry;
   /** Which socket (client) made the call: pending diffs die with their client. */
   clientId: number;

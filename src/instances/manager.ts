@@ -11,6 +11,8 @@ export interface ManagerOptions {
   ideName(name: string, branch: string): string;
   lockDir?: string;
   portRange?: [number, number];
+  /** Roots besides the worktree that every instance's tools may touch (config extra_roots). */
+  extraRoots?: readonly string[];
   /** Called after every change of any instance (state push to Lua), hook-driven status included. */
   onChange(): void;
   /** Called after every status change of an instance, before onChange (e.g. to notify the user). */
@@ -68,6 +70,7 @@ export class InstanceManager {
       editor: this.o.editorFor(root, name),
       lockDir: this.o.lockDir,
       portRange: this.o.portRange,
+      extraRoots: this.o.extraRoots,
       log,
     });
     const inst: Instance = new Instance(root, name, branch, server, {

@@ -57,7 +57,7 @@ export class App {
   readonly editorState = new EditorState();
   private manager!: InstanceManager;
   private editors = new Map<string, NvimEditor>();
-  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info' };
+  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [] };
   private log: Logger;
   private logDir = '';
   private ready: Promise<void> | null = null;
@@ -93,6 +93,7 @@ export class App {
       logFor: (name) => new FileLogger(path.join(this.logDir, `${name.replace(/[^\w.-]+/g, '_')}.log`), name, this.config.logLevel),
       ideName: (name, branch) => `Neovim (${name}${branch ? '@' + branch : ''})`,
       portRange: this.config.portRange,
+      extraRoots: this.config.extraRoots,
       onChange: () => this.pushState(),
       onStatus: (inst, change) => this.statusChanged(inst, change),
       onHook: (inst, ev) => this.afterHook(inst, ev),

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { isRec } from './check';
 import { parseLevel, type Level } from '../util/log';
 
@@ -10,6 +11,8 @@ export interface Config {
   cmd: string | string[];
   env: Record<string, string>;
   portRange?: [number, number];
+  /** Absolute roots besides each worktree that the IDE tools may touch (claude's /add-dir). */
+  extraRoots: string[];
 }
 
 /** setup()'s options from Lua; anything malformed falls back to its default. */
@@ -23,5 +26,7 @@ export function parseConfig(v: unknown): Config {
   const portRange = Array.isArray(pr) && typeof pr[0] === 'number' && typeof pr[1] === 'number'
     ? [pr[0], pr[1]] as [number, number] : undefined;
   const worktreeDir = typeof c.worktree_dir === 'string' && c.worktree_dir !== '' ? c.worktree_dir : undefined;
-  return { cmd, env, portRange, worktreeDir, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
+  const extraRoots = Array.isArray(c.extra_roots)
+    ? c.extra_roots.filter((x): x is string => typeof x === 'string' && path.isAbsolute(x)) : [];
+  return { cmd, env, portRange, worktreeDir, extraRoots, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
 }

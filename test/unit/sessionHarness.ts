@@ -1,6 +1,7 @@
 import { McpSession } from '../../src/ide/mcpSession';
 import { DiffRegistry } from '../../src/ide/diffRegistry';
 import { nullLogger } from '../../src/util/log';
+import { PathScope } from '../../src/ide/scope';
 import { FakeEditor } from '../helpers/fakeEditor';
 
 /** A JSON-RPC frame as the session sent it (parsed). */
@@ -56,6 +57,7 @@ export function makeHarness(opts: { clientId?: number; diffs?: DiffRegistry; edi
     clientId: opts.clientId ?? 1,
     editor,
     workspaceFolder: opts.workspaceFolder ?? WORKSPACE,
+    scope: new PathScope([opts.workspaceFolder ?? WORKSPACE]),
     diffs,
     send: (frame) => {
       raw.push(frame);
