@@ -71,7 +71,7 @@ class BenchEditor {
   getCurrentSelection() { return null; }
   getLatestSelection() { return null; }
   checkDocumentDirty() { return null; }
-  saveDocument() { return false; }
+  saveDocument() { return { status: 'not_open' }; }
 }
 
 /**

@@ -35,7 +35,8 @@ end
 -- ++ff=unix keeps any CR in the lines, as the proposal (split on NL only) does: both sides of
 -- the diff see the same bytes.
 local function read_into(buf, file)
-  if vim.fn.filereadable(file) ~= 1 then return end
+  -- Only a regular file: :read of a FIFO would block Neovim until something writes to it.
+  if not require('claude_worktrees.util').is_regular(file) then return end
   vim.api.nvim_buf_call(buf, function()
     vim.cmd('noautocmd silent keepalt read ++ff=unix ++enc=utf-8 ++bad=keep ' .. vim.fn.fnameescape(file))
   end)
@@ -95,7 +96,7 @@ end
 
 open = function(spec)
   local file = spec.file
-  local existing = vim.fn.bufnr(file)
+  local existing = require('claude_worktrees.util').buf_of(file)
   if existing > 0 and vim.api.nvim_buf_is_loaded(existing) and vim.bo[existing].modified then
     return { ok = false, err = file .. ' has unsaved changes in Neovim: save or undo them, then answer Claude again' }
   end

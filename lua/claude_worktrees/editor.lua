@@ -64,7 +64,7 @@ end
 function M.diagnostics(path)
   local bufs = {}
   if path and path ~= '' then
-    local b = vim.fn.bufnr(path)
+    local b = util.buf_of(path)
     if b <= 0 then return {} end
     bufs = { b }
   else
@@ -88,17 +88,52 @@ end
 
 --- { dirty, untitled } of the buffer holding path, or nil.
 function M.doc_state(path)
-  local b = vim.fn.bufnr(path)
+  local b = util.buf_of(path)
   if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return vim.NIL end
   return { dirty = vim.bo[b].modified, untitled = vim.api.nvim_buf_get_name(b) == '' }
 end
 
+--- Has the file of buffer b changed on disk since Neovim read or wrote it? Asks :checktime
+--- with our own FileChangedShell answer, so nothing prompts and nothing is reloaded; the
+--- buffer's own write check (b_mtime_read) is untouched, so a later :w by the user still warns.
+local function changed_on_disk(b)
+  local reason
+  local g = vim.api.nvim_create_augroup('claude_worktrees_save_check', { clear = true })
+  vim.api.nvim_create_autocmd('FileChangedShell', {
+    group = g,
+    buffer = b,
+    callback = function()
+      reason = vim.v.fcs_reason
+      vim.v.fcs_choice = ''
+    end,
+  })
+  pcall(vim.cmd, 'checktime ' .. b)
+  pcall(vim.api.nvim_del_augroup_by_id, g)
+  return reason
+end
+
+--- saveDocument (issue 13): writes only a modified file buffer, never prompts, never writes
+--- over a file that changed on disk since it was read (that is a conflict, reported), never
+--- touches the bytes of an unmodified file. Returns { status = 'saved' | 'not_open' |
+--- 'not_modified' | 'conflict' | 'failed', message? }.
 function M.save(path)
-  local b = vim.fn.bufnr(path)
-  if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return false end
+  local b = util.buf_of(path)
+  if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return { status = 'not_open' } end
+  if not is_file_buf(b) then return { status = 'failed', message = 'not a file buffer' } end
+  if not vim.bo[b].modified then return { status = 'not_modified' } end
+  if not util.is_regular(path) and vim.loop.fs_stat(path) ~= nil then
+    return { status = 'failed', message = 'not a regular file on disk' }
+  end
+  local reason = changed_on_disk(b)
+  if reason then
+    local what = reason == 'deleted' and 'was deleted on disk' or 'changed on disk since it was read'
+    util.notify(vim.fn.fnamemodify(path, ':~:.') .. ' ' .. what .. ': Claude asked to save it, not saved'
+      .. ' (your changes are kept; :w! writes them, :e! takes the file)', vim.log.levels.WARN)
+    return { status = 'conflict', message = what }
+  end
   local ok, err = pcall(vim.api.nvim_buf_call, b, function() vim.cmd('silent write') end)
-  if not ok then error('could not save ' .. path .. ': ' .. tostring(err)) end
-  return true
+  if not ok then return { status = 'failed', message = tostring(err) } end
+  return { status = 'saved' }
 end
 
 local function find_text(buf, text, from)
@@ -113,8 +148,25 @@ end
 --- openFile: show path in a code window, optionally selecting lines or text.
 function M.open_file(spec)
   local prev = vim.api.nvim_get_current_win()
-  local win = require('claude_worktrees.util').focus_code_window()
-  vim.cmd('edit ' .. vim.fn.fnameescape(spec.path))
+  -- Node checked already; checked again here, right before :edit, since a FIFO blocks Neovim.
+  if not util.is_regular(spec.path) then error('not a regular file: ' .. spec.path, 0) end
+  local win = util.focus_code_window()
+  -- An existing swap file would stop Neovim at the ATTENTION prompt: open read-only instead.
+  local g = vim.api.nvim_create_augroup('claude_worktrees_open_swap', { clear = true })
+  local swapped = false
+  vim.api.nvim_create_autocmd('SwapExists', {
+    group = g,
+    callback = function()
+      vim.v.swapchoice = 'o'
+      swapped = true
+    end,
+  })
+  local ok, err = pcall(vim.cmd, 'edit ' .. vim.fn.fnameescape(spec.path))
+  pcall(vim.api.nvim_del_augroup_by_id, g)
+  if swapped then
+    util.notify(vim.fn.fnamemodify(spec.path, ':~:.') .. ' has a swap file: opened read-only for Claude', vim.log.levels.WARN)
+  end
+  if not ok then error(tostring(err), 0) end
   local buf = vim.api.nvim_get_current_buf()
   if spec.start_line then
     local last = vim.api.nvim_buf_line_count(buf)
@@ -145,7 +197,7 @@ end
 
 --- Reload unmodified buffers of path after claude wrote it; report modified ones.
 function M.reload(path)
-  local b = vim.fn.bufnr(path)
+  local b = util.buf_of(path)
   if b <= 0 or not vim.api.nvim_buf_is_loaded(b) then return 'none' end
   if vim.bo[b].modified then
     require('claude_worktrees.util').notify(path .. ' changed on disk but its buffer has unsaved changes: not reloaded',

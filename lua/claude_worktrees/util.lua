@@ -31,6 +31,29 @@ function M.inside(root, path)
   return path == root or path:sub(1, #root + 1) == root .. '/'
 end
 
+--- The buffer whose name is exactly path (or the same file through a symlink), or -1.
+--- Not vim.fn.bufnr(path): that takes path as a pattern and may answer /a/x.txt.bak for /a/x.txt.
+function M.buf_of(path)
+  if not path or path == '' then return -1 end
+  local bufs = vim.api.nvim_list_bufs()
+  for _, b in ipairs(bufs) do
+    if vim.api.nvim_buf_get_name(b) == path then return b end
+  end
+  local real = vim.loop.fs_realpath(path)
+  if not real then return -1 end
+  for _, b in ipairs(bufs) do
+    local name = vim.api.nvim_buf_get_name(b)
+    if name ~= '' and vim.loop.fs_realpath(name) == real then return b end
+  end
+  return -1
+end
+
+--- True when path is a regular file (reading anything else may block: a FIFO waits for a writer).
+function M.is_regular(path)
+  local st = vim.loop.fs_stat(path)
+  return st ~= nil and st.type == 'file'
+end
+
 function M.notify(msg, level)
   vim.schedule(function()
     vim.notify('claude-worktrees: ' .. msg, level or vim.log.levels.INFO)

@@ -89,6 +89,10 @@ export interface DiffHandle {
   close(): void;
 }
 
+export type SaveOutcome =
+  | { status: 'saved' | 'not_open' | 'not_modified' }
+  | { status: 'conflict' | 'failed'; message: string };
+
 type MaybePromise<T> = T | Promise<T>;
 
 export interface Editor {
@@ -101,6 +105,9 @@ export interface Editor {
   getLatestSelection(): MaybePromise<Selection | null>;
   /** null when no buffer holds the file. */
   checkDocumentDirty(filePath: string): MaybePromise<DocumentState | null>;
-  /** Writes the buffer of the file; false when no buffer holds it. */
-  saveDocument(filePath: string): MaybePromise<boolean>;
+  /**
+   * Writes the buffer of the file when it has unsaved changes and the file did not change on
+   * disk since it was read (else 'conflict'); never prompts, never rewrites an unmodified file.
+   */
+  saveDocument(filePath: string): MaybePromise<SaveOutcome>;
 }

@@ -25,7 +25,11 @@ export class PathScope {
     for (const r of this.roots) {
       const rp = realOrNull(r);
       if (rp) out.push(rp);
-      else all = false;
+      else {
+        // Not there (yet): judged lexically until it exists; nothing under it exists either.
+        out.push(path.resolve(r));
+        all = false;
+      }
     }
     if (all) this.real = out;
     return out;

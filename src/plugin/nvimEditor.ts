@@ -3,7 +3,7 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import type {
   DiffHandle, DiffOutcome, DiffRequest, DocumentState, Editor, FileDiagnostics,
-  OpenEditorTab, OpenFileRequest, Selection,
+  OpenEditorTab, OpenFileRequest, SaveOutcome, Selection,
 } from '../ide/editor';
 import type { Bridge } from './bridge';
 import type { EditorState } from './editorState';
@@ -128,7 +128,6 @@ export class NvimEditor implements Editor {
   }
 
   async openFile(req: OpenFileRequest): Promise<void> {
-    if (!fs.existsSync(req.filePath)) throw new Error(`File not found: ${req.filePath}`);
     await this.bridge.call('claude_worktrees.editor', 'open_file', {
       path: req.filePath,
       start_line: req.startLine,
@@ -165,9 +164,20 @@ export class NvimEditor implements Editor {
     return { isDirty: bool(v.dirty, 'dirty'), isUntitled: bool(v.untitled, 'untitled') };
   }
 
-  async saveDocument(filePath: string): Promise<boolean> {
-    return (await this.bridge.call('claude_worktrees.editor', 'save', filePath)) === true;
+  async saveDocument(filePath: string): Promise<SaveOutcome> {
+    return parseSaveOutcome(await this.bridge.call('claude_worktrees.editor', 'save', filePath));
   }
+}
+
+const SAVE_STATUSES = ['saved', 'not_open', 'not_modified', 'conflict', 'failed'] as const;
+
+/** editor.save()'s answer from Lua, validated. */
+export function parseSaveOutcome(v: unknown): SaveOutcome {
+  const r = rec(v, 'save');
+  const status = SAVE_STATUSES.find((s) => s === r.status);
+  if (!status) throw new Error(`bad save status from Neovim: ${String(r.status)}`);
+  if (status === 'conflict' || status === 'failed') return { status, message: optStr(r.message) ?? status };
+  return { status };
 }
 
 /** A selection table from Lua, validated; null for anything else. */

@@ -1,6 +1,6 @@
 import type {
   DiffHandle, DiffOutcome, DiffRequest, DocumentState, Editor, FileDiagnostics,
-  OpenEditorTab, OpenFileRequest, Selection,
+  OpenEditorTab, OpenFileRequest, SaveOutcome, Selection,
 } from '../../src/ide/editor';
 
 /** A diff the fake editor is showing; the test decides it. */
@@ -68,10 +68,15 @@ export class FakeEditor implements Editor {
   checkDocumentDirty(filePath: string): DocumentState | null {
     return this.documents.get(filePath) ?? null;
   }
-  saveDocument(filePath: string): boolean {
-    if (!this.documents.has(filePath)) return false;
+  /** A conflict the next save of that file reports (the file changed on disk). */
+  conflicts = new Set<string>();
+  saveDocument(filePath: string): SaveOutcome {
+    const doc = this.documents.get(filePath);
+    if (!doc) return { status: 'not_open' };
+    if (!doc.isDirty) return { status: 'not_modified' };
+    if (this.conflicts.has(filePath)) return { status: 'conflict', message: 'changed on disk since it was read' };
     this.saved.push(filePath);
     this.documents.set(filePath, { isDirty: false, isUntitled: false });
-    return true;
+    return { status: 'saved' };
   }
 }

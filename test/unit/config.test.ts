@@ -11,7 +11,7 @@ describe('parseConfig (setup options after RPC)', () => {
     delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
     expect(parseConfig({
       cmd: ['claude', '--model', 'x'], env: { A: '1' }, port_range: [4000, 4010], log_level: 'debug', worktree_dir: '~/wt',
-    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt' });
+    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [] });
   });
 
   it('falls back to defaults for anything malformed, never throws', () => {

@@ -1,9 +1,19 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import type { Selection } from '../../src/ide/editor';
 import { fileUri } from '../../src/util/uri';
 import { jsonOf, makeHarness, texts, WORKSPACE } from './sessionHarness';
 
 const FILE = path.join(WORKSPACE, 'src', 'a.ts');
+const OTHER = path.join(WORKSPACE, 'b.ts');
+
+// openFile opens only regular files that exist: the unit workspace holds two, for real.
+beforeAll(() => {
+  fs.mkdirSync(path.dirname(FILE), { recursive: true });
+  fs.writeFileSync(FILE, 'export const a = 1;\n');
+  fs.writeFileSync(OTHER, 'export const b = 2;\n');
+});
+afterAll(() => fs.rmSync(WORKSPACE, { recursive: true, force: true }));
 
 describe('argument validation (-32602)', () => {
   const cases: Array<[string, Record<string, unknown>]> = [
@@ -63,12 +73,12 @@ describe('openFile', () => {
   test('absolute path kept; every option passed through; makeFrontmost false -> JSON', async () => {
     const h = makeHarness();
     const f = await h.call('openFile', {
-      filePath: '/elsewhere/b.ts', preview: true, startLine: 3, endLine: 9, startText: 'foo', endText: 'bar',
+      filePath: OTHER, preview: true, startLine: 3, endLine: 9, startText: 'foo', endText: 'bar',
       selectToEndOfLine: true, makeFrontmost: false,
     });
-    expect(jsonOf(f)).toEqual({ success: true, filePath: '/elsewhere/b.ts' });
+    expect(jsonOf(f)).toEqual({ success: true, filePath: OTHER });
     expect(h.editor.opened).toEqual([{
-      filePath: '/elsewhere/b.ts', preview: true, startLine: 3, endLine: 9, startText: 'foo', endText: 'bar',
+      filePath: OTHER, preview: true, startLine: 3, endLine: 9, startText: 'foo', endText: 'bar',
       selectToEndOfLine: true, makeFrontmost: false,
     }]);
   });
@@ -129,7 +139,7 @@ describe('getDiagnostics', () => {
     const f = await h.call('getDiagnostics', { uri: fileUri(path.join(WORKSPACE, 'nothing.ts')) });
     expect(f.error).toBeUndefined();
     expect(jsonOf(f)).toEqual([]);
-    const g = await h.call('getDiagnostics', { uri: '/not/open/anywhere.ts' });
+    const g = await h.call('getDiagnostics', { uri: path.join(WORKSPACE, 'not/open/anywhere.ts') });
     expect(jsonOf(g)).toEqual([]);
   });
 
@@ -172,8 +182,8 @@ describe('getDiagnostics', () => {
     expect(uri).toContain('%23');
     await h.call('getDiagnostics', { uri });
     expect(spy).toHaveBeenLastCalledWith(p);
-    await h.call('getDiagnostics', { uri: 'file:///tmp/a%20b/c.ts' });
-    expect(spy).toHaveBeenLastCalledWith('/tmp/a b/c.ts');
+    await h.call('getDiagnostics', { uri: `file://${WORKSPACE}/a%20b/c.ts` });
+    expect(spy).toHaveBeenLastCalledWith(`${WORKSPACE}/a b/c.ts`);
   });
 });
 

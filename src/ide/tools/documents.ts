@@ -1,5 +1,5 @@
-import * as path from 'path';
 import { reqString } from '../args';
+import { requireRegularFile } from '../scope';
 import { json, type Tool } from '../tool';
 
 const filePathSchema = {
@@ -15,7 +15,7 @@ export const checkDocumentDirty: Tool = {
   listed: true,
   inputSchema: filePathSchema,
   async call(args, ctx) {
-    const filePath = path.resolve(ctx.workspaceFolder, reqString(args, 'filePath'));
+    const filePath = ctx.scope.resolve(reqString(args, 'filePath'), 'filePath');
     const state = await ctx.editor.checkDocumentDirty(filePath);
     if (!state) return json({ success: false, message: `Document not open: ${filePath}` });
     return json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled });
@@ -28,9 +28,23 @@ export const saveDocument: Tool = {
   listed: true,
   inputSchema: filePathSchema,
   async call(args, ctx) {
-    const filePath = path.resolve(ctx.workspaceFolder, reqString(args, 'filePath'));
-    const saved = await ctx.editor.saveDocument(filePath);
-    if (!saved) return json({ success: false, message: `Document not open: ${filePath}` });
-    return json({ success: true, filePath, saved: true, message: 'Document saved successfully' });
+    const filePath = ctx.scope.resolve(reqString(args, 'filePath'), 'filePath');
+    requireRegularFile(filePath, 'filePath', true);
+    const r = await ctx.editor.saveDocument(filePath);
+    switch (r.status) {
+      case 'saved':
+        return json({ success: true, filePath, saved: true, message: 'Document saved successfully' });
+      case 'not_modified':
+        return json({ success: true, filePath, saved: false, message: 'Document has no unsaved changes: nothing written' });
+      case 'not_open':
+        return json({ success: false, message: `Document not open: ${filePath}` });
+      case 'conflict':
+        return json({
+          success: false, filePath, saved: false, conflict: true,
+          message: `Not saved: the file ${r.message}; the editor keeps its unsaved changes for the user to resolve`,
+        });
+      case 'failed':
+        return json({ success: false, filePath, saved: false, message: `Could not save: ${r.message}` });
+    }
   },
 };

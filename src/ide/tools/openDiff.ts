@@ -1,5 +1,6 @@
 import { reqString } from '../args';
 import { INVALID_PARAMS, RpcError } from '../jsonrpc';
+import { requireRegularFile } from '../scope';
 import { text, type Tool } from '../tool';
 import * as path from 'path';
 
@@ -24,13 +25,18 @@ export const openDiff: Tool = {
     additionalProperties: false,
   },
   async call(args, ctx) {
-    const oldFilePath = reqString(args, 'old_file_path');
-    const newFilePath = reqString(args, 'new_file_path');
+    const oldRaw = reqString(args, 'old_file_path');
+    const newRaw = reqString(args, 'new_file_path');
     const newContents = reqString(args, 'new_file_contents');
     const tabName = reqString(args, 'tab_name');
-    if (!path.isAbsolute(oldFilePath) || !path.isAbsolute(newFilePath)) {
+    if (!path.isAbsolute(oldRaw) || !path.isAbsolute(newRaw)) {
       throw new RpcError(INVALID_PARAMS, 'old_file_path and new_file_path must be absolute');
     }
+    const oldFilePath = ctx.scope.resolve(oldRaw, 'old_file_path');
+    const newFilePath = ctx.scope.resolve(newRaw, 'new_file_path');
+    // Both may be new files; what exists must be a regular file Neovim can read without blocking.
+    requireRegularFile(oldFilePath, 'old_file_path', true);
+    requireRegularFile(newFilePath, 'new_file_path', true);
     const handle = ctx.editor.openDiff({ tabName, oldFilePath, newFilePath, newContents });
     ctx.diffs.add(tabName, handle, ctx.clientId, ctx.requestId);
     try {

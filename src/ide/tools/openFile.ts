@@ -1,5 +1,5 @@
-import * as path from 'path';
 import { optBool, optInt, optString, reqString } from '../args';
+import { requireRegularFile } from '../scope';
 import { json, text, type Tool } from '../tool';
 
 export const openFile: Tool = {
@@ -22,7 +22,8 @@ export const openFile: Tool = {
     additionalProperties: false,
   },
   async call(args, ctx) {
-    const filePath = path.resolve(ctx.workspaceFolder, reqString(args, 'filePath'));
+    const filePath = ctx.scope.resolve(reqString(args, 'filePath'), 'filePath');
+    requireRegularFile(filePath, 'filePath');
     const makeFrontmost = optBool(args, 'makeFrontmost', true);
     await ctx.editor.openFile({
       filePath,
