@@ -43,7 +43,11 @@ export function classify(text: string): Incoming {
   } catch {
     return { kind: 'invalid', id: null, code: PARSE_ERROR, message: 'Parse error' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (Array.isArray(value)) {
+    // One answer for the whole batch: MCP (2025-06-18 on) dropped JSON-RPC batching, and the CLI never sends one.
+    return { kind: 'invalid', id: null, code: INVALID_REQUEST, message: 'Invalid Request: batches are not supported, send one message per frame' };
+  }
+  if (typeof value !== 'object' || value === null) {
     return { kind: 'invalid', id: null, code: INVALID_REQUEST, message: 'Invalid Request' };
   }
   const o = value as Record<string, unknown>;

@@ -41,18 +41,41 @@ export function writeLock(dir: string, port: number, body: LockBody): string {
   const tmp = path.join(dir, `.${port}.lock.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(body));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
+    try {
+      fs.writeSync(fd, JSON.stringify(body));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, target);
   } catch (err) {
+    // A full disk or a lost directory: no half-written temp file stays behind.
     try { fs.unlinkSync(tmp); } catch { /* gone already */ }
     throw err;
   }
   return target;
+}
+
+/**
+ * What went wrong writing a lock file in `dir`, and what the user can do about it: claude finds
+ * the editor only through that file, so an instance without one is useless.
+ */
+export function lockWriteError(dir: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code ?? (err instanceof Error ? err.message : String(err));
+  const fix = 'or set CLAUDE_CONFIG_DIR to a writable directory (the lock file goes to $CLAUDE_CONFIG_DIR/ide)';
+  // The nearest existing ancestor that is not a directory is the culprit of ENOTDIR/EEXIST.
+  for (let p = dir; ; p = path.dirname(p)) {
+    let st: fs.Stats | null = null;
+    try { st = fs.statSync(p); } catch { /* missing: look further up */ }
+    if (st && !st.isDirectory()) {
+      return `cannot write the lock file: ${p} is not a directory (${code}). Move it away, ${fix}`;
+    }
+    if (st || path.dirname(p) === p) break;
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return `cannot write the lock file in ${dir}: permission denied (${code}). Make ${dir} writable for you (chmod u+rwx), ${fix}`;
+  }
+  return `cannot write the lock file in ${dir} (${code}): ${fix}`;
 }
 
 /** Remove our lock file only if it still carries our token (a later server may own the port). */

@@ -9,7 +9,7 @@ import type { Editor } from './editor';
 import { DiffRegistry } from './diffRegistry';
 import { McpSession } from './mcpSession';
 import { notificationFrame } from './jsonrpc';
-import { lockDir as defaultLockDir, newAuthToken, removeLock, removeStaleLocks, writeLock } from './lockfile';
+import { lockDir as defaultLockDir, lockWriteError, newAuthToken, removeLock, removeStaleLocks, writeLock } from './lockfile';
 import { nullLogger, type Logger } from '../util/log';
 import { isInside } from '../util/uri';
 import { PathScope } from './scope';
@@ -19,6 +19,8 @@ export const AUTH_HEADER = 'x-claude-code-ide-authorization';
 export const HOOK_PATH = '/hook';
 const DEFAULT_MAX_HOOK_BODY = 8 * 1024 * 1024;
 const HOOK_BODY_TIMEOUT_MS = 10_000;
+/** The whole request head must arrive within this (slow-header clients are cut off). */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface IdeServerOptions {
   /** The worktree root: the lock file's only workspace folder. */
@@ -35,6 +37,8 @@ export interface IdeServerOptions {
   maxPayload?: number;
   /** Largest hook request body accepted (bytes); PostToolUse carries tool output. Default 8 MiB. */
   maxHookBody?: number;
+  /** A hook body must be complete this long after its headers (ms), however it trickles. Default 10 s. */
+  hookBodyTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -127,6 +131,18 @@ function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::ffff:127.0.0.1' || addr === '::1';
 }
 
+/**
+ * DNS rebinding guard: a browser page can make requests to 127.0.0.1 under its own host name,
+ * but it cannot hide that name (Host) nor, for WebSocket and cross-site POST, its Origin. The
+ * CLI sends no Origin and a Host of 127.0.0.1:<port> (see PROTOCOL.md section 2).
+ */
+export function foreignRequest(headers: http.IncomingHttpHeaders, port: number): string | null {
+  if (headers.origin !== undefined) return `an Origin header (${String(headers.origin).slice(0, 100)})`;
+  const host = (headers.host ?? '').toLowerCase();
+  if (host === `127.0.0.1:${port}` || host === `localhost:${port}` || host === `[::1]:${port}`) return null;
+  return headers.host === undefined ? 'no Host header' : `a non-loopback Host header (${headers.host.slice(0, 100)})`;
+}
+
 function bearer(header: string | undefined): string | undefined {
   return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
 }
@@ -152,6 +168,11 @@ async function listen(server: http.Server, port: number): Promise<void> {
     server.once('listening', onListening);
     server.listen({ port, host: '127.0.0.1', exclusive: true });
   });
+}
+
+function errCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ?? (err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -194,6 +215,13 @@ export class IdeServer extends EventEmitter {
     this.wss.on('error', (err) => this.log.error('wss error', err));
     this.http = http.createServer((req, res) => {
       try {
+        const foreign = foreignRequest(req.headers, this.port);
+        if (foreign) {
+          this.log.warn(`refused an HTTP request with ${foreign}`);
+          res.writeHead(403, { 'Content-Type': 'text/plain', Connection: 'close' });
+          res.end('Forbidden\n');
+          return;
+        }
         if ((req.url ?? '').split('?')[0] === HOOK_PATH) return this.hookRequest(req, res);
         res.writeHead(426, { 'Content-Type': 'text/plain' });
         res.end('WebSocket only\n');
@@ -202,6 +230,7 @@ export class IdeServer extends EventEmitter {
         res.destroy();
       }
     });
+    this.http.headersTimeout = HEADERS_TIMEOUT_MS;
     this.http.on('clientError', (_err, socket) => reject(socket, 400, 'Bad Request'));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }
@@ -247,9 +276,13 @@ export class IdeServer extends EventEmitter {
     return [...this.clients.values()].some((c) => c.initialized);
   }
 
+  /** Errors name the port_range and what to do: they reach the user through :ClaudeCode. */
   private async bind(): Promise<void> {
     const [lo, hi] = this.opts.portRange ?? [0, 0];
-    let lastErr: unknown;
+    const auto = lo === 0 && hi === 0;
+    if (!auto && !(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && lo <= hi && hi <= 65535)) {
+      throw new Error(`port_range ${lo}-${hi} is not a range of ports: give two integers, low first, within 1-65535 (or leave port_range out)`);
+    }
     for (let port = lo; port <= hi; port++) {
       try {
         await listen(this.http, port);
@@ -257,24 +290,31 @@ export class IdeServer extends EventEmitter {
         if (addr && typeof addr === 'object') this.port = addr.port;
         return;
       } catch (err) {
-        lastErr = err;
-        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+        const code = errCode(err);
+        if (code === 'EADDRINUSE' && !auto) continue;
+        throw new Error(`cannot listen on 127.0.0.1:${port} (${code})` +
+          (code === 'EACCES' ? ': ports below 1024 need privileges; pick a port_range above 1024' : ''));
       }
     }
-    throw new Error(`no free port in ${lo}-${hi}: ${String(lastErr)}`);
+    throw new Error(`no free port in ${lo}-${hi} (port_range; EADDRINUSE on all ${hi - lo + 1}): ` +
+      'widen port_range in setup(), or end what listens there (:ClaudeCodeList shows the instances of this Neovim)');
   }
 
   private writeLockFile(): void {
     const dir = this.opts.lockDir ?? defaultLockDir();
     const removed = removeStaleLocks(dir);
     if (removed.length) this.log.info('removed stale lock files', removed);
-    this.lockPath = writeLock(dir, this.port, {
-      pid: process.pid,
-      workspaceFolders: [this.opts.workspaceFolder],
-      ideName: this.opts.ideName,
-      transport: 'ws',
-      authToken: this.authToken,
-    });
+    try {
+      this.lockPath = writeLock(dir, this.port, {
+        pid: process.pid,
+        workspaceFolders: [this.opts.workspaceFolder],
+        ideName: this.opts.ideName,
+        transport: 'ws',
+        authToken: this.authToken,
+      });
+    } catch (err) {
+      throw new Error(lockWriteError(dir, err));
+    }
   }
 
   private startKeepalive(): void {
@@ -298,6 +338,11 @@ export class IdeServer extends EventEmitter {
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.log.debug('upgrade socket error', err));
     if (this.stopped) return reject(socket, 503, 'Service Unavailable');
+    const foreign = foreignRequest(req.headers, this.port);
+    if (foreign) {
+      this.log.warn(`refused a WebSocket upgrade with ${foreign}`);
+      return reject(socket, 403, 'Forbidden');
+    }
     if (!tokenMatches(req.headers[AUTH_HEADER], this.authToken)) {
       this.log.warn('rejected connection: missing or wrong auth token');
       return reject(socket, 401, 'Unauthorized');
@@ -336,16 +381,26 @@ export class IdeServer extends EventEmitter {
       return done(401);
     }
     const max = this.opts.maxHookBody ?? DEFAULT_MAX_HOOK_BODY;
+    const parts: Buffer[] = [];
+    let size = 0;
     const tooBig = (): void => {
       this.log.warn(`hook request body over ${max} bytes, refused`);
       // Stop reading, and drop the connection once the answer is out.
+      parts.length = 0;
       res.once('finish', () => req.socket.destroy());
       done(413);
     };
     if (Number(req.headers['content-length'] ?? 0) > max) return tooBig();
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.setTimeout(HOOK_BODY_TIMEOUT_MS, () => { done(408); req.socket.destroy(); });
+    // A deadline for the whole body, not an idle timeout: a byte now and then must not keep it open.
+    const limitMs = this.opts.hookBodyTimeoutMs ?? HOOK_BODY_TIMEOUT_MS;
+    const deadline = setTimeout(() => {
+      this.log.warn(`hook request body not complete after ${limitMs} ms, dropped`);
+      res.once('finish', () => req.socket.destroy());
+      done(408);
+      setTimeout(() => req.socket.destroy(), 1000).unref();
+    }, limitMs);
+    deadline.unref();
+    req.once('close', () => clearTimeout(deadline));
     req.on('data', (chunk: Buffer) => {
       if (res.headersSent) return;
       size += chunk.length;
@@ -353,6 +408,7 @@ export class IdeServer extends EventEmitter {
       parts.push(chunk);
     });
     req.on('end', () => {
+      clearTimeout(deadline);
       if (res.headersSent) return;
       let body: unknown;
       try {
