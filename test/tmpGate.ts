@@ -1,0 +1,131 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { RUN_ENV } from './helpers/tmp';
+
+/**
+ * The suite's "leaves nothing behind" gate (jest globalSetup / globalTeardown, see
+ * test/helpers/tmp.ts for the run root's layout).
+ *
+ * Setup: snapshot the machine's temp dir, make the private run root, point $TMPDIR and
+ * $TMUX_TMPDIR of the workers (and so of every Neovim, git, tmux and claude they start) into it.
+ * Teardown: fail the run, naming them, when (a) the run root's tmp/ is not empty (a test did not
+ * remove what it made) or (b) the machine's temp dir holds entries that were not there before
+ * (something bypassed $TMPDIR). Entries made by others running at the same time are told apart
+ * as well as can be: only entries still there at the end count, jest's own caches and other
+ * runs' roots are ignored, and so is anything owned by another user.
+ */
+
+interface GateState {
+  /** The machine's temp dir, before $TMPDIR pointed into the run root. */
+  realTmp: string;
+  runRoot: string;
+  /** Entries of realTmp (and of the shared per-user dirs in it) before the run, as relative paths. */
+  before: string[];
+  saved: Record<'TMPDIR' | 'TMUX_TMPDIR' | typeof RUN_ENV, string | undefined>;
+}
+
+const STATE = Symbol.for('claude-worktrees.tmpGate');
+type WithState = typeof globalThis & { [STATE]?: GateState };
+
+/** Not ours to judge: jest's caches (jest_<x>) and other jest runs' roots. */
+const IGNORED = /^(jest_|cw-test-run-)/;
+
+/**
+ * Per-user dirs that tools share and keep (Neovim's socket dirs, tmux's socket dir, the Claude
+ * CLI's per-uid temp dir): they existed before on any dev machine, so what is new INSIDE them
+ * is what counts.
+ */
+function sharedPerUser(name: string): boolean {
+  return /^(tmux-\d+|nvim\.[^/]+|claude-\d+|claude)$/.test(name);
+}
+
+function ours(p: string): boolean {
+  try {
+    return fs.lstatSync(p).uid === process.getuid?.();
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
+/** The entries of `tmp` we could have made: top level, and one level into the shared per-user dirs. */
+function entriesOf(tmp: string): string[] {
+  const out: string[] = [];
+  for (const name of fs.readdirSync(tmp)) {
+    if (IGNORED.test(name)) continue;
+    const p = path.join(tmp, name);
+    if (!ours(p)) continue;
+    out.push(name);
+    if (sharedPerUser(name)) {
+      try {
+        for (const sub of fs.readdirSync(p)) out.push(path.join(name, sub));
+      } catch { /* unreadable or gone */ }
+    }
+  }
+  return out;
+}
+
+/** What is left under dir, as relative paths, at most `depth` levels deep (for the failure message). */
+function listTree(dir: string, depth: number, rel = ''): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(dir, rel));
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names.sort()) {
+    const r = path.join(rel, n);
+    let isDir = false;
+    try { isDir = fs.lstatSync(path.join(dir, r)).isDirectory(); } catch { /* gone */ }
+    out.push(isDir ? `${r}/` : r);
+    if (isDir && depth > 1) out.push(...listTree(dir, depth - 1, r));
+  }
+  return out;
+}
+
+export function setup(): void {
+  const self = globalThis as WithState;
+  const realTmp = fs.realpathSync(os.tmpdir());
+  const before = entriesOf(realTmp);
+  // realpath: every path under the root is canonical (no /tmp -> /private/tmp surprises).
+  const runRoot = fs.realpathSync(fs.mkdtempSync(path.join(realTmp, 'cw-test-run-')));
+  const tmp = path.join(runRoot, 'tmp');
+  fs.mkdirSync(tmp, { mode: 0o700 });
+  fs.mkdirSync(path.join(runRoot, 'shared'), { mode: 0o700 });
+  self[STATE] = {
+    realTmp, runRoot, before,
+    saved: { TMPDIR: process.env.TMPDIR, TMUX_TMPDIR: process.env.TMUX_TMPDIR, [RUN_ENV]: process.env[RUN_ENV] },
+  };
+  // Workers are forked after globalSetup and inherit this environment.
+  process.env[RUN_ENV] = runRoot;
+  process.env.TMPDIR = tmp;
+  process.env.TMUX_TMPDIR = tmp;
+}
+
+export function teardown(): void {
+  const self = globalThis as WithState;
+  const state = self[STATE];
+  if (!state) throw new Error('tmpGate: globalTeardown without globalSetup (is jest.config.js globalSetup set?)');
+  delete self[STATE];
+  for (const [k, v] of Object.entries(state.saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+
+  const problems: string[] = [];
+  const left = listTree(path.join(state.runRoot, 'tmp'), 3);
+  if (left.length) {
+    problems.push(`left in the run's temp dir ${state.runRoot}/tmp (a test did not remove what it made; `
+      + 'quit Neovim / kill what it started, then rmDir() its tmpDir() in afterEach/afterAll):', ...left.map((l) => `  ${l}`));
+  }
+  const before = new Set(state.before);
+  const leaked = entriesOf(state.realTmp).filter((e) => !before.has(e));
+  if (leaked.length) {
+    problems.push(`new in ${state.realTmp} since the run started (made outside the run root: use tmpDir() from `
+      + 'test/helpers/tmp.ts, keep $TMPDIR; or made by another process running meanwhile):',
+    ...leaked.sort().map((e) => `  ${path.join(state.realTmp, e)}`));
+  }
+  fs.rmSync(state.runRoot, { recursive: true, force: true, maxRetries: 3 });
+  if (problems.length) throw new Error(`The test run left files behind.\n${problems.join('\n')}`);
+}
