@@ -1,9 +1,10 @@
 import * as cp from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { attach, type NeovimClient } from 'neovim';
 import { McpClient } from './mcpClient';
+import { rmDir, sharedDir, tmpDir } from './tmp';
 import { waitFor } from './waitFor';
 
 export const REPO = path.resolve(__dirname, '../..');
@@ -26,7 +27,11 @@ export function versionOf(bin: string): string {
   return out.split('\n')[0].replace('NVIM ', '');
 }
 
-/** A private HOME, XDG dirs and CLAUDE_CONFIG_DIR: nothing touches the machine's own. */
+/**
+ * A private HOME, XDG dirs, CLAUDE_CONFIG_DIR, TMPDIR and XDG_RUNTIME_DIR (Neovim's tempname()
+ * dirs and server sockets, claude's temp files) under root: nothing touches the machine's own,
+ * and removing root removes all of it.
+ */
 export function isolatedEnv(root: string): NodeJS.ProcessEnv {
   const dirs = {
     HOME: path.join(root, 'home'),
@@ -34,9 +39,11 @@ export function isolatedEnv(root: string): NodeJS.ProcessEnv {
     XDG_DATA_HOME: path.join(root, 'xdg/data'),
     XDG_STATE_HOME: path.join(root, 'xdg/state'),
     XDG_CACHE_HOME: path.join(root, 'xdg/cache'),
+    XDG_RUNTIME_DIR: path.join(root, 'run'),
+    TMPDIR: path.join(root, 'tmp'),
     CLAUDE_CONFIG_DIR: path.join(root, 'claude'),
   };
-  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   const env: NodeJS.ProcessEnv = { ...process.env, ...dirs, NVIM_RPLUGIN_MANIFEST: path.join(root, 'rplugin.vim') };
   delete env.NVIM;
   delete env.NVIM_LISTEN_ADDRESS;
@@ -52,48 +59,112 @@ export interface TestNvim {
   lockDir: string;
   lua<T = unknown>(code: string, ...args: unknown[]): Promise<T>;
   cmd(c: string): Promise<void>;
-  quit(): Promise<number | null>;
+  /**
+   * :qa! (SIGKILL after 10 s), then remove root. Idempotent, and fine after Neovim died or was
+   * killed: call it from afterEach unconditionally. keepRoot: leave root (lockDir, logs) to
+   * inspect; a later quit() (or the file's end) removes it. Resolves with the exit code.
+   */
+  quit(opts?: { keepRoot?: boolean }): Promise<number | null>;
 }
 
 const manifests = new Map<string, string>();
 
-/** Run :UpdateRemotePlugins once per binary into a temporary manifest; returns its path. */
+/**
+ * Run :UpdateRemotePlugins once per binary and test run into a manifest the whole run shares
+ * (under the run root's shared/, removed by globalTeardown); returns its path.
+ */
 export function manifestFor(bin: string): string {
   const have = manifests.get(bin);
   if (have) return have;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-manifest-'));
-  const env = isolatedEnv(root);
-  cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
-    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '-c', 'runtime! plugin/rplugin.vim', '-c', 'UpdateRemotePlugins', '-c', 'qa!'],
-  { env, stdio: 'pipe', timeout: 30_000 });
-  const file = env.NVIM_RPLUGIN_MANIFEST!;
+  const all = sharedDir('manifests');
+  const dir = path.join(all, createHash('sha256').update(path.resolve(bin)).digest('hex').slice(0, 16));
+  const file = path.join(dir, 'rplugin.vim');
+  if (!fs.existsSync(file)) {
+    // Built aside and renamed into place: test files in other workers may race for it.
+    const build = fs.mkdtempSync(path.join(all, '.build-'));
+    try {
+      const env = isolatedEnv(build);
+      env.NVIM_RPLUGIN_MANIFEST = path.join(build, 'rplugin.vim');
+      cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
+        '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '-c', 'runtime! plugin/rplugin.vim', '-c', 'UpdateRemotePlugins', '-c', 'qa!'],
+      { env, stdio: 'pipe', timeout: 30_000 });
+      try {
+        fs.renameSync(build, dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err; // another worker was first
+      }
+    } finally {
+      rmDir(build);
+    }
+  }
   manifests.set(bin, file);
   return file;
 }
 
+/**
+ * What this test file started and made through these helpers, undone after its last test even
+ * when a test forgot (or failed before its own cleanup).
+ */
+const liveNvims = new Set<TestNvim>();
+const madeDirs = new Set<string>();
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    for (const t of [...liveNvims]) await t.quit();
+    for (const d of madeDirs) rmDir(d);
+    madeDirs.clear();
+  });
+}
+
 /** A real `nvim --embed` with the plugin on its runtimepath and its commands registered. */
 export async function startNvim(bin: string, cwd: string, setupLua = 'require("claude_worktrees").setup({})'): Promise<TestNvim> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-nvim-'));
+  const root = tmpDir('cw-nvim-');
   const env = isolatedEnv(root);
   env.NVIM_RPLUGIN_MANIFEST = manifestFor(bin);
   env.NVIM_NODE_LOG_FILE = path.join(root, 'node-host.log');
   const proc = cp.spawn(bin, ['--embed', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
     '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile', '-c', 'runtime! plugin/rplugin.vim'],
   { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const nvim = attach({ proc });
-  await nvim.request('nvim_ui_attach', [160, 48, { ext_linegrid: true }]);
-  await nvim.lua(setupLua);
+  let quitting: Promise<number | null> | undefined;
   const t: TestNvim = {
     nvim, proc, env, root,
     lockDir: path.join(env.CLAUDE_CONFIG_DIR!, 'ide'),
     lua: async <T>(code: string, ...args: unknown[]) => (await nvim.request('nvim_exec_lua', [code, args])) as T,
     cmd: async (c: string) => { await nvim.command(c); },
-    quit: async () => {
-      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-      nvim.command('qa!').catch(() => undefined);
-      return exited;
+    quit: async (opts = {}) => {
+      quitting ??= (async () => {
+        // Its Node host and claudes write into root (logs are opened lazily): they must be gone
+        // before root is removed, or a late first log line makes it again.
+        const kids = proc.pid ? descendants(proc.pid) : [];
+        if (proc.exitCode === null && proc.signalCode === null) {
+          nvim.command('qa!').catch(() => undefined);
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        await reap(kids);
+        liveNvims.delete(t);
+        return exited;
+      })();
+      const code = await quitting;
+      if (!opts.keepRoot) {
+        rmDir(root);
+        madeDirs.delete(root);
+      }
+      return code;
     },
   };
+  liveNvims.add(t);
+  madeDirs.add(root);
+  try {
+    await nvim.request('nvim_ui_attach', [160, 48, { ext_linegrid: true }]);
+    await nvim.lua(setupLua);
+  } catch (err) {
+    await t.quit();
+    throw err;
+  }
   return t;
 }
 
@@ -134,9 +205,13 @@ export function git(cwd: string, ...args: string[]): string {
   return cp.execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
 }
 
-/** A repo with one commit and a linked worktree on branch `feat`: returns both roots (realpaths). */
+/**
+ * A repo with one commit and a linked worktree on branch `feat`: returns both roots (realpaths)
+ * and base, their parent: rmDir(base) after the test (the file's end removes it otherwise).
+ */
 export function makeRepoWithWorktree(): { a: string; b: string; base: string } {
-  const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-repo-')));
+  const base = tmpDir('cw-repo-');
+  madeDirs.add(base);
   const a = path.join(base, 'proj');
   fs.mkdirSync(a);
   git(a, 'init', '-q', '-b', 'main');
@@ -148,6 +223,58 @@ export function makeRepoWithWorktree(): { a: string; b: string; base: string } {
   const b = path.join(base, 'proj-feat');
   git(a, 'worktree', 'add', '-q', '-b', 'feat', b);
   return { a, b, base };
+}
+
+/** A process as /proc names it: pid and start time (so a reused pid is not taken for it). */
+interface ProcId { pid: number; start: string }
+
+function procStat(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' '); // [0] is field 3 (state)
+  } catch {
+    return null;
+  }
+}
+
+/** Every process below pid, from /proc. */
+function descendants(pid: number): ProcId[] {
+  const children = new Map<number, ProcId[]>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = procStat(Number(name));
+    if (!f) continue; // exited meanwhile
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), { pid: Number(name), start: f[19] }]);
+  }
+  const out: ProcId[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c.pid);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Still running (not a zombie), and still the same process. */
+function running(p: ProcId): boolean {
+  const f = procStat(p.pid);
+  return !!f && f[19] === p.start && f[0] !== 'Z';
+}
+
+/** Wait up to 5 s for the processes to end on their own (they do when Neovim quits), then SIGKILL them. */
+async function reap(procs: ProcId[]): Promise<void> {
+  const gone = (): boolean => procs.every((p) => !running(p));
+  try {
+    await waitFor(gone, 'the processes Neovim started to end', 5_000);
+  } catch {
+    for (const p of procs.filter(running)) {
+      try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await waitFor(gone, 'the processes Neovim started to die of SIGKILL', 2_000).catch(() => undefined);
+  }
 }
 
 export function pidAlive(pid: number): boolean {
