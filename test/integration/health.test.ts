@@ -1,8 +1,8 @@
 import * as cp from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { isolatedEnv, manifestFor, nvimBins, versionOf, REPO } from '../helpers/nvim';
+import { rmDir, tmpDir } from '../helpers/tmp';
 
 const HOST_PROG = path.join(REPO, 'node_modules/neovim/bin/cli.js');
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -34,12 +34,12 @@ describe.each(nvimBins())(':checkhealth claude_worktrees (%s)', (bin) => {
   let env: NodeJS.ProcessEnv;
 
   beforeEach(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-health-'));
+    root = tmpDir('cw-health-');
     env = isolatedEnv(root);
   });
 
   afterEach(() => {
-    fs.rmSync(root, { recursive: true, force: true });
+    rmDir(root);
   });
 
   it(`reports the build, the manifest and the claude command as OK on ${versionOf(bin)}`, () => {

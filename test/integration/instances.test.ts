@@ -49,7 +49,7 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
   });
 
   afterEach(async () => {
-    if (t && t.proc.exitCode === null) await t.quit();
+    await t?.quit(); // idempotent: also removes its root after a crash or an earlier quit
   });
 
   it(`runs on ${versionOf(bin)}: two worktrees get two instances, routed by the current buffer`, async () => {
@@ -148,7 +148,7 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     expect(await portOpen(b.port)).toBe(false);
     expect(pidAlive(a.pid!)).toBe(true);
 
-    const code = await t.quit();
+    const code = await t.quit({ keepRoot: true }); // its lockDir is checked below; afterEach removes it
     expect(code).toBe(0);
     await waitFor(() => lockFiles(t.lockDir).length === 0, 'no lock files after :qa');
     await waitFor(() => !pidAlive(a.pid!), 'A process ended after :qa');

@@ -9,7 +9,7 @@ const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 describe.each(nvimBins())('logs (%s)', (bin) => {
   let t: TestNvim;
   afterEach(async () => {
-    if (t && t.proc.exitCode === null) await t.quit();
+    await t?.quit(); // idempotent: also removes its root after a crash or an earlier quit
   });
 
   it('log_level = debug: plugin and per-instance logs; a failing command is logged and notified', async () => {

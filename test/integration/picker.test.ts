@@ -6,9 +6,9 @@
  */
 import * as cp from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { git, makeRepoWithWorktree, nvimBins, startNvim, versionOf, type TestNvim } from '../helpers/nvim';
+import { rmDir, tmpDir } from '../helpers/tmp';
 
 interface Entry {
   name: string; root: string; branch: string; port?: number; pid?: number; status: string; waitingFor?: string; unseen?: boolean;
@@ -133,7 +133,7 @@ describe.each(nvimBins())('the instance picker (%s)', (bin) => {
 
     sleeper = cp.spawn('sleep', ['600'], { stdio: 'ignore' });
     deadPid = cp.spawnSync('true').pid!;
-    fakeTel = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-faketel-'));
+    fakeTel = tmpDir('cw-faketel-');
     writeFakeTelescope(fakeTel);
 
     t = await startNvim(bin, repo.a);
@@ -155,10 +155,10 @@ describe.each(nvimBins())('the instance picker (%s)', (bin) => {
   });
 
   afterAll(async () => {
-    if (t && t.proc.exitCode === null) await t.quit();
+    await t?.quit(); // idempotent: also removes its root after a crash or an earlier quit
     sleeper?.kill();
-    if (repo) fs.rmSync(repo.base, { recursive: true, force: true });
-    if (fakeTel) fs.rmSync(fakeTel, { recursive: true, force: true });
+    rmDir(repo?.base);
+    rmDir(fakeTel);
   });
 
   it(`runs on ${versionOf(bin)}: setup() and the picker load no telescope module`, async () => {
@@ -281,12 +281,12 @@ describe.each(nvimBins())('the instance picker (%s)', (bin) => {
 
     // A worktree without changes, and a directory that is not in git.
     expect((await preview(4)).slice(-2)).toEqual(['changes against main (merge-base ' + git(roots.d, 'merge-base', 'HEAD', 'main').trim().slice(0, 8) + '):', '  (none)']);
-    const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-plain-'));
+    const plain = tmpDir('cw-plain-');
     try {
       const lines = await t.lua<string[]>('return require("claude_worktrees.picker").diff_stat(...)', plain);
       expect(lines[0]).toMatch(/^changes: \(not a git worktree: /);
     } finally {
-      fs.rmSync(plain, { recursive: true, force: true });
+      rmDir(plain);
     }
   });
 

@@ -27,7 +27,7 @@ describe.each(nvimBins())(':ClaudeCodeWorktree (%s)', (bin) => {
   });
 
   afterEach(async () => {
-    if (t && t.proc.exitCode === null) await t.quit();
+    await t?.quit(); // idempotent: also removes its root after a crash or an earlier quit
   });
 
   it('add: a new branch in a sibling <repo>-<branch> with its claude started; an existing branch is checked out', async () => {

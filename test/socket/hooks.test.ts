@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import * as ts from 'typescript';
@@ -12,6 +11,7 @@ import { HOOK_TOKEN_ENV, hookSettings } from '../../src/claude/hooks';
 import { nullLogger } from '../../src/util/log';
 import { FakeEditor } from '../helpers/fakeEditor';
 import { Fixture, waitFor } from './wsClient';
+import { rmDir, tmpDir } from '../helpers/tmp';
 
 const SID = '3f2c9d1e-0000-4000-8000-00000000abcd';
 
@@ -325,11 +325,11 @@ describe('the SessionStart relay (hookRelay.ts, run by node as the CLI would)', 
     // Transpiled here, so the test needs no build and runs exactly the source.
     const src = fs.readFileSync(path.join(__dirname, '../../src/claude/hookRelay.ts'), 'utf8');
     const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-relay-'));
+    dir = tmpDir('cw-relay-');
     relay = path.join(dir, 'hookRelay.js');
     fs.writeFileSync(relay, out.outputText);
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => rmDir(dir));
 
   function runRelay(url: string, stdin: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {

@@ -1,10 +1,10 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import WebSocket from 'ws';
 import { IdeServer, AUTH_HEADER, type IdeServerOptions } from '../../src/ide/server';
 import { FakeEditor } from '../helpers/fakeEditor';
 import { waitFor as sharedWaitFor } from '../helpers/waitFor';
+import { rmDir, tmpDir } from '../helpers/tmp';
 
 /** The shared poller (test/helpers/waitFor.ts) with this suite's argument order and 5 ms step. */
 export function waitFor<T>(cond: () => T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
@@ -109,7 +109,7 @@ export class Fixture {
   readonly dirs: string[] = [];
 
   tmpDir(prefix = 'cw-sock-'): string {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const d = tmpDir(prefix);
     this.dirs.push(d);
     return d;
   }
@@ -132,6 +132,6 @@ export class Fixture {
   async cleanup(): Promise<void> {
     for (const c of this.clients) c.terminate();
     await Promise.all(this.servers.map((s) => s.stop()));
-    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of this.dirs.splice(0)) rmDir(d);
   }
 }

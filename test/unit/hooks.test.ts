@@ -1,6 +1,6 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { rmDir, tmpDir } from '../helpers/tmp';
 import {
   HOOK_TOKEN_ENV, HTTP_HOOK_EVENTS, defaultHookRelay, hookEnv, hookSettings, hookUrl, mergeHookSettings, withHookSettings,
   type HookSettings,
@@ -120,13 +120,13 @@ describe('mergeHookSettings', () => {
 
 describe('defaultHookRelay', () => {
   test('the relay next to the module, run by this node; null when it is not built', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-relay-'));
+    const dir = tmpDir('cw-relay-');
     try {
       expect(defaultHookRelay(dir)).toBeNull();
       fs.writeFileSync(path.join(dir, 'hookRelay.js'), '');
       expect(defaultHookRelay(dir)).toEqual({ node: process.execPath, script: path.join(dir, 'hookRelay.js') });
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      rmDir(dir);
     }
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
+import { rmDir, tmpDir } from '../helpers/tmp';
 import {
   isPidAlive, lockDir, lockPath, newAuthToken, removeLock, removeStaleLocks, writeLock, type LockBody,
 } from '../../src/ide/lockfile';
@@ -19,8 +20,8 @@ const body = (over: Partial<LockBody> = {}): LockBody => ({
 });
 
 let tmp: string;
-beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-lock-')); });
-afterEach(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
+beforeEach(() => { tmp = tmpDir('cw-lock-'); });
+afterEach(() => { rmDir(tmp); });
 
 describe('lockDir', () => {
   test('CLAUDE_CONFIG_DIR wins when set and non-empty', () => {

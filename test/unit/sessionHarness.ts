@@ -1,8 +1,11 @@
+import { randomBytes } from 'crypto';
+import * as path from 'path';
 import { McpSession } from '../../src/ide/mcpSession';
 import { DiffRegistry } from '../../src/ide/diffRegistry';
 import { nullLogger } from '../../src/util/log';
 import { PathScope } from '../../src/ide/scope';
 import { FakeEditor } from '../helpers/fakeEditor';
+import { runRoot } from '../helpers/tmp';
 
 /** A JSON-RPC frame as the session sent it (parsed). */
 export interface Frame {
@@ -23,7 +26,11 @@ export async function flushMany(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await flush();
 }
 
-export const WORKSPACE = '/tmp/cw-unit-workspace';
+/**
+ * The fake worktree root: a path of its own in the run's temp dir (not created here; a test
+ * that puts files there makes it and removes it), so concurrent runs never share it.
+ */
+export const WORKSPACE = path.join(runRoot(), 'tmp', `cw-unit-workspace-${randomBytes(4).toString('hex')}`);
 
 export interface Harness {
   editor: FakeEditor;

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { TranscriptTail, isInterruptEntry } from '../../src/claude/transcript';
 import { waitFor } from '../helpers/waitFor';
+import { rmDir, tmpDir } from '../helpers/tmp';
 
 /** Transcript lines as CLI 2.1.197 writes them (trimmed to the fields that matter). */
 const line = (o: unknown): string => `${JSON.stringify(o)}\n`;
@@ -39,10 +39,10 @@ describe('isInterruptEntry', () => {
 describe('TranscriptTail', () => {
   let dir: string;
   const tails: TranscriptTail[] = [];
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-tail-')); });
+  beforeEach(() => { dir = tmpDir('cw-tail-'); });
   afterEach(() => {
     for (const t of tails.splice(0)) t.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    rmDir(dir);
   });
   const tail = (file: string, cb: () => void, pollMs?: number): TranscriptTail => {
     const t = new TranscriptTail(file, cb, { pollMs });

@@ -1,7 +1,7 @@
 import * as cp from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { rmDir, tmpDir } from '../helpers/tmp';
 
 const REPO = path.resolve(__dirname, '../..');
 const DOC = path.join(REPO, 'doc');
@@ -23,14 +23,14 @@ describe('doc/claude-worktrees.txt', () => {
   let tmp: string;
 
   beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-vimdoc-'));
+    tmp = tmpDir('cw-vimdoc-');
     for (const f of fs.readdirSync(DOC).filter((n) => n.endsWith('.txt'))) {
       fs.copyFileSync(path.join(DOC, f), path.join(tmp, f));
     }
   });
 
   afterAll(() => {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    rmDir(tmp);
   });
 
   it('finds the commands in src/plugin/index.ts', () => {

@@ -1,7 +1,7 @@
 import * as cp from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { rmDir, tmpDir } from '../helpers/tmp';
 import {
   addWorktree, branchSlug, diffStat, listWorktrees, parseWorktreeList, planWorktreePath, removeWorktree,
   worktreeBase, WorktreeError, type WorktreeErrorCode,
@@ -10,7 +10,7 @@ import {
 // Real git in temp dirs, with a private HOME and no system config: the machine's git config
 // (hooks, aliases, default branch, signing) must not leak in. Jest doesn't pass changes of
 // process.env to child processes, so the env goes to every call explicitly.
-const TMP = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-wtops-')));
+const TMP = tmpDir('cw-wtops-');
 const HOME = path.join(TMP, 'home');
 fs.mkdirSync(HOME);
 const env: NodeJS.ProcessEnv = (() => {
@@ -27,7 +27,7 @@ const env: NodeJS.ProcessEnv = (() => {
 })();
 const o = { env };
 
-afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
+afterAll(() => rmDir(TMP));
 
 function git(cwd: string, ...args: string[]): string {
   return cp.execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
