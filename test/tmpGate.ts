@@ -9,9 +9,9 @@ import { RUN_ENV } from './helpers/tmp';
  *
  * Setup: snapshot the machine's temp dir, make the private run root, point $TMPDIR and
  * $TMUX_TMPDIR of the workers (and so of every Neovim, git, tmux and claude they start) into it.
- * Teardown: fail the run, naming them, when (a) the run root's tmp/ is not empty (a test did not
- * remove what it made) or (b) the machine's temp dir holds entries that were not there before
- * (something bypassed $TMPDIR). Entries made by others running at the same time are told apart
+ * Teardown: fail the run, naming them, when (a) the run root's tmp/ is not empty, or its tmux/
+ * holds a socket (a test did not remove what it made, or left a tmux server running), or (b) the
+ * machine's temp dir holds entries that were not there before (something bypassed $TMPDIR). Entries made by others running at the same time are told apart
  * as well as can be: only entries still there at the end count, jest's own caches and other
  * runs' roots are ignored, and so is anything owned by another user.
  */
@@ -66,7 +66,7 @@ function entriesOf(tmp: string): string[] {
 }
 
 /** What is left under dir, as relative paths, at most `depth` levels deep (for the failure message). */
-function listTree(dir: string, depth: number, rel = ''): string[] {
+function listTree(dir: string, depth: number, rel = '', filesOnly = false): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(path.join(dir, rel));
@@ -78,8 +78,8 @@ function listTree(dir: string, depth: number, rel = ''): string[] {
     const r = path.join(rel, n);
     let isDir = false;
     try { isDir = fs.lstatSync(path.join(dir, r)).isDirectory(); } catch { /* gone */ }
-    out.push(isDir ? `${r}/` : r);
-    if (isDir && depth > 1) out.push(...listTree(dir, depth - 1, r));
+    if (!isDir || !filesOnly) out.push(isDir ? `${r}/` : r);
+    if (isDir && depth > 1) out.push(...listTree(dir, depth - 1, r, filesOnly));
   }
   return out;
 }
@@ -93,6 +93,8 @@ export function setup(): void {
   const tmp = path.join(runRoot, 'tmp');
   fs.mkdirSync(tmp, { mode: 0o700 });
   fs.mkdirSync(path.join(runRoot, 'shared'), { mode: 0o700 });
+  // tmux makes tmux-<uid>/ in it and keeps that dir: its own place, so tmp/ can be judged empty.
+  fs.mkdirSync(path.join(runRoot, 'tmux'), { mode: 0o700 });
   self[STATE] = {
     realTmp, runRoot, before,
     saved: { TMPDIR: process.env.TMPDIR, TMUX_TMPDIR: process.env.TMUX_TMPDIR, [RUN_ENV]: process.env[RUN_ENV] },
@@ -100,7 +102,7 @@ export function setup(): void {
   // Workers are forked after globalSetup and inherit this environment.
   process.env[RUN_ENV] = runRoot;
   process.env.TMPDIR = tmp;
-  process.env.TMUX_TMPDIR = tmp;
+  process.env.TMUX_TMPDIR = path.join(runRoot, 'tmux');
 }
 
 export function teardown(): void {
@@ -118,6 +120,13 @@ export function teardown(): void {
   if (left.length) {
     problems.push(`left in the run's temp dir ${state.runRoot}/tmp (a test did not remove what it made; `
       + 'quit Neovim / kill what it started, then rmDir() its tmpDir() in afterEach/afterAll):', ...left.map((l) => `  ${l}`));
+  }
+  const stray = fs.readdirSync(state.runRoot).filter((n) => !['tmp', 'tmux', 'shared'].includes(n));
+  if (stray.length) problems.push(`unexpected in the run root ${state.runRoot}: ${stray.join(', ')}`);
+  const sockets = listTree(path.join(state.runRoot, 'tmux'), 3, '', true);
+  if (sockets.length) {
+    problems.push(`tmux sockets left in ${state.runRoot}/tmux (a tmux server not killed, or its socket not removed):`,
+      ...sockets.map((l) => `  ${l}`));
   }
   const before = new Set(state.before);
   const leaked = entriesOf(state.realTmp).filter((e) => !before.has(e));

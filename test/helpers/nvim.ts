@@ -226,7 +226,7 @@ export function makeRepoWithWorktree(): { a: string; b: string; base: string } {
 }
 
 /** A process as /proc names it: pid and start time (so a reused pid is not taken for it). */
-interface ProcId { pid: number; start: string }
+export interface ProcId { pid: number; start: string }
 
 function procStat(pid: number): string[] | null {
   try {
@@ -238,7 +238,7 @@ function procStat(pid: number): string[] | null {
 }
 
 /** Every process below pid, from /proc. */
-function descendants(pid: number): ProcId[] {
+export function descendants(pid: number): ProcId[] {
   const children = new Map<number, ProcId[]>();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -265,7 +265,7 @@ function running(p: ProcId): boolean {
 }
 
 /** Wait up to 5 s for the processes to end on their own (they do when Neovim quits), then SIGKILL them. */
-async function reap(procs: ProcId[]): Promise<void> {
+export async function reap(procs: ProcId[]): Promise<void> {
   const gone = (): boolean => procs.every((p) => !running(p));
   try {
     await waitFor(gone, 'the processes Neovim started to end', 5_000);
