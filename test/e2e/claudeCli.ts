@@ -1,9 +1,10 @@
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { claudeArgv, claudeEnv } from '../../src/claude/env';
+import { rmDir, tmpDir } from '../helpers/tmp';
+import { waitFor } from '../helpers/waitFor';
 
 /**
  * The real Claude Code CLI under a private tmux server, for end-to-end tests.
@@ -63,7 +64,7 @@ export function cliVersion(bin: string): string {
   return out.trim().split(/\s+/)[0];
 }
 
-/** A temporary HOME with CLAUDE_CONFIG_DIR and XDG dirs inside it. */
+/** A temporary HOME with CLAUDE_CONFIG_DIR, XDG dirs and TMPDIR inside it. */
 export interface Sandbox {
   root: string;
   home: string;
@@ -83,8 +84,11 @@ export interface SandboxOptions {
 }
 
 export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
-  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-e2e-')));
+  const root = tmpDir('cw-e2e-');
+  liveSandboxes.add(root);
   const home = path.join(root, 'home');
+  // The CLI's per-uid temp dir (claude-<uid>/<project>/...) and anything else it makes.
+  const tmp = path.join(root, 'tmp');
   const configDir = path.join(home, '.claude');
   const lockDir = path.join(configDir, 'ide');
   const xdg = {
@@ -94,7 +98,7 @@ export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
     XDG_STATE_HOME: path.join(home, '.local/state'),
     XDG_RUNTIME_DIR: path.join(root, 'run'),
   };
-  for (const d of [home, configDir, ...Object.values(xdg)]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [home, configDir, tmp, ...Object.values(xdg)]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
 
   const projects: Record<string, unknown> = {};
   const writeConfig = (): void => {
@@ -130,7 +134,7 @@ export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
     LC_ALL: 'C.UTF-8',
     TERM: 'xterm-256color',
     SHELL: '/bin/bash',
-    TMPDIR: os.tmpdir(),
+    TMPDIR: tmp,
     ...xdg,
     CLAUDE_CONFIG_DIR: configDir,
     ANTHROPIC_API_KEY: API_KEY,
@@ -157,7 +161,8 @@ export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
       writeConfig();
     },
     cleanup() {
-      fs.rmSync(root, { recursive: true, force: true });
+      rmDir(root);
+      liveSandboxes.delete(root);
     },
   };
 }
@@ -179,6 +184,7 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
+// Polling interval of the screen loops: a tmux pane has no change event to await.
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function run(args: string[]): Promise<string> {
@@ -202,14 +208,35 @@ export function isAlive(pid: number): boolean {
 /** tmux servers still running: killed synchronously if the test process exits without kill(). */
 const liveSockets = new Set<string>();
 let exitHookInstalled = false;
+function killLiveServers(): void {
+  for (const s of liveSockets) {
+    try { execFileSync('tmux', ['-L', s, 'kill-server'], { stdio: 'ignore', timeout: 2000 }); } catch { /* gone */ }
+    rmDir(socketPath(s));
+  }
+  liveSockets.clear();
+}
 function trackSocket(socket: string): void {
   liveSockets.add(socket);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const s of liveSockets) {
-      try { execFileSync('tmux', ['-L', s, 'kill-server'], { stdio: 'ignore', timeout: 2000 }); } catch { /* gone */ }
-    }
+  process.on('exit', killLiveServers);
+}
+
+/**
+ * Where tmux -L puts a socket: $TMUX_TMPDIR (the run root's tmux/, see test/tmpGate.ts) or
+ * /tmp, then tmux-<uid>/. The server leaves the file behind when it is killed.
+ */
+function socketPath(socket: string): string {
+  return path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket);
+}
+
+/** Sandboxes not cleaned up yet: removed (after their tmux servers) when the test file ends. */
+const liveSandboxes = new Set<string>();
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    killLiveServers();
+    for (const d of liveSandboxes) rmDir(d);
+    liveSandboxes.clear();
   });
 }
 
@@ -330,15 +357,15 @@ export class ClaudeCli {
 
   /** Poll the screen until it matches; returns the matching screen. */
   async waitForScreen(re: RegExp, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
     let screen = '';
-    for (;;) {
-      screen = await this.capture();
-      if (re.test(screen)) return screen;
-      if (Date.now() >= deadline) break;
-      await sleep(100);
+    try {
+      return await waitFor(async () => {
+        screen = await this.capture();
+        return re.test(screen) ? screen : null;
+      }, `${re} on the screen`, timeoutMs, 100);
+    } catch {
+      throw new Error(`screen did not match ${re} within ${timeoutMs} ms (${this.attachCommand}); screen:\n${screen}`);
     }
-    throw new Error(`screen did not match ${re} within ${timeoutMs} ms (${this.attachCommand}); screen:\n${screen}`);
   }
 
   /** tmux key names (Enter, Up, Escape, C-c) or literal text with {literal: true}. */
@@ -371,18 +398,15 @@ export class ClaudeCli {
     try { await run(['-L', this.socket, 'kill-server']); } catch { /* already gone */ }
     liveSockets.delete(this.socket);
     if (this.pid > 0) {
-      const deadline = Date.now() + 3000;
-      while (isAlive(this.pid) && Date.now() < deadline) await sleep(50);
-      if (isAlive(this.pid)) {
-        try { process.kill(this.pid, 'SIGKILL'); } catch { /* raced */ }
-        const hard = Date.now() + 2000;
-        while (isAlive(this.pid) && Date.now() < hard) await sleep(50);
+      const pid = this.pid;
+      try {
+        await waitFor(() => !isAlive(pid), `claude ${pid} gone with its tmux server`, 3000, 50);
+      } catch {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* raced */ }
+        await waitFor(() => !isAlive(pid), `claude ${pid} gone after SIGKILL`, 2000, 50).catch(() => undefined);
       }
     }
-    // tmux leaves its socket file behind in /tmp/tmux-<uid>/.
-    try {
-      fs.rmSync(path.join(os.tmpdir(), `tmux-${process.getuid?.() ?? 0}`, this.socket), { force: true });
-    } catch { /* best effort */ }
+    rmDir(socketPath(this.socket));
   }
 }
 

@@ -267,7 +267,7 @@ export class FakeMessagesApi {
     const delay = this.opts.eventDelayMs ?? 0;
     const send = async (event: string, data: unknown): Promise<void> => {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      if (delay) await new Promise((r) => setTimeout(r, delay));
+      if (delay) await new Promise((r) => setTimeout(r, delay)); // deliberate pacing: a model that streams slowly
     };
     await send('message_start', {
       type: 'message_start',

@@ -2,7 +2,7 @@ import * as cp from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { attach, type NeovimClient } from 'neovim';
-import { git, manifestFor, pidAlive, REPO } from '../helpers/nvim';
+import { descendants, git, manifestFor, pidAlive, reap, REPO } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 import type { MessagesRequest, Turn } from './fakeMessagesApi';
 import { READY, type Sandbox } from './claudeCli';
@@ -106,7 +106,6 @@ export interface NvimCliOptions {
  */
 export function nvimEnvFor(sandbox: Sandbox, nvimBin: string, logFile: string): NodeJS.ProcessEnv {
   const manifest = manifestFor(nvimBin);
-  manifestsUsed.add(manifest);
   return {
     ...sandbox.env,
     NVIM_RPLUGIN_MANIFEST: manifest,
@@ -114,13 +113,11 @@ export function nvimEnvFor(sandbox: Sandbox, nvimBin: string, logFile: string): 
   };
 }
 
-const manifestsUsed = new Set<string>();
-
-/** Remove the temporary remote-plugin manifests (manifestFor() caches them per test file). */
-export function removeManifests(): void {
-  for (const m of manifestsUsed) fs.rmSync(path.dirname(m), { recursive: true, force: true });
-  manifestsUsed.clear();
-}
+/**
+ * Nothing left to do: manifestFor() keeps one manifest per binary for the whole run, and
+ * test/globalTeardown.ts removes them. Kept so callers need not change.
+ */
+export function removeManifests(): void {}
 
 export class NvimCli {
   /** Every claude pid seen, to make sure none outlives the test. */
@@ -338,7 +335,7 @@ export class NvimCli {
       }
       const snap = (await this.instances()).find((i) => i.root === root);
       if (snap && snap.state === 'exited') throw new Error(`claude of ${root} exited during startup\n${await this.explain(root)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100)); // poll: the terminal has no change event to await
     }
     throw new Error(`claude of ${root} not ready after ${timeoutMs} ms\n${await this.explain(root)}`);
   }
@@ -443,6 +440,7 @@ export class NvimCli {
     this.stopped = true;
     let timer: NodeJS.Timeout | undefined;
     try {
+      // A bound, not a wait: a hung Neovim must not keep stop() from killing it.
       const late = new Promise<Snap[]>((r) => { timer = setTimeout(() => r([]), 2000); });
       for (const s of await Promise.race([this.instances(), late])) {
         if (s.pid) this.claudePids.add(s.pid);
@@ -450,13 +448,17 @@ export class NvimCli {
     } catch { /* Neovim already gone */ } finally {
       clearTimeout(timer);
     }
+    // The Node host (and whatever else Neovim started) writes into the sandbox: it must be gone
+    // before the sandbox is removed.
+    const kids = this.proc.pid ? descendants(this.proc.pid) : [];
     if (this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
       this.nvim.command('qa!').catch(() => undefined);
-      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000); // only if :qa! hangs
       await exited;
       clearTimeout(timer);
     }
+    await reap(kids);
     for (const pid of this.claudePids) {
       try {
         await waitFor(() => !pidAlive(pid), `claude ${pid} gone after Neovim quit`, 5_000, 50);
