@@ -330,7 +330,7 @@ export class ClaudeCli {
       if (!(await this.paneAlive())) {
         throw new Error(`claude exited during startup; screen:\n${screen}`);
       }
-      await sleep(100);
+      await sleep(100); // poll: dialogs are answered between looks at the screen
     }
     throw new Error(`claude not ready after ${timeoutMs} ms; screen:\n${await this.capture()}`);
   }

@@ -12,21 +12,20 @@ import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
 import {
   API_KEY, ClaudeCli, isAlive, makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli, runCleanups,
 } from './claudeCli';
+import { waitFor as pollFor } from '../helpers/waitFor';
 
 const IDE_NAME = 'claude-worktrees';
 const BIN = requireClaudeCli();
 
 jest.setTimeout(90_000);
 
-/** Poll until cond() holds (no fixed sleeps). */
+/** Poll until cond() holds (helpers/waitFor), with detail() in the error on timeout. */
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string, detail?: () => Promise<string> | string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() >= deadline) {
-      const more = detail ? `\n${await detail()}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${more}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await pollFor(cond, what, timeoutMs, 50);
+  } catch (err) {
+    const more = detail ? `\n${await detail()}` : '';
+    throw new Error(`${(err as Error).message} (after ${timeoutMs} ms)${more}`);
   }
 }
 
