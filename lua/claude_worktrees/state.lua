@@ -4,6 +4,9 @@
 -- (TextChanged*) only changes line counts and diagnostic columns: those flush at most every
 -- TEXT_MS, so a keystroke costs a table write. Node never asks Neovim for getOpenEditors or
 -- getDiagnostics.
+-- Text changes are tracked with nvim_buf_attach (on_lines/on_changedtick/on_reload), not
+-- TextChanged alone: API edits (formatters, code actions), undo, :e! and edits of hidden
+-- buffers fire no TextChanged before the next flush. sync() also compares changedticks.
 local M = {}
 local api = vim.api
 local editor = require('claude_worktrees.editor')
@@ -14,10 +17,18 @@ local armed = false
 local text_timer = nil
 local text_armed = false
 local TEXT_MS = 100
+local attached = {}     -- bufnr -> true while our nvim_buf_attach callbacks are live
+local flushed_tick = {} -- bufnr -> b:changedtick of the last record sent
+local attach            -- defined below the callbacks it attaches
 M.flushes = 0           -- batches sent (tests and bench read it)
 
 local function record(b)
-  if not api.nvim_buf_is_valid(b) or not editor.is_file_buf(b) or not vim.bo[b].buflisted then return false end
+  if not api.nvim_buf_is_valid(b) then
+    flushed_tick[b] = nil
+    return false
+  end
+  flushed_tick[b] = api.nvim_buf_get_changedtick(b)
+  if not editor.is_file_buf(b) or not vim.bo[b].buflisted then return false end
   return { buf = b, path = api.nvim_buf_get_name(b), dirty = vim.bo[b].modified, filetype = vim.bo[b].filetype,
     lines = api.nvim_buf_line_count(b) }
 end
@@ -42,6 +53,7 @@ function M.snapshot()
     end
   end
   dirty, diag_dirty = {}, {}
+  for _, b in ipairs(api.nvim_list_bufs()) do attach(b) end
   return { full = true, cur = api.nvim_get_current_buf(), bufs = bufs, gone = {}, diags = diags }
 end
 
@@ -85,22 +97,55 @@ local function arm()
   vim.schedule(M.flush)
 end
 
-local function on_buf(args)
-  dirty[args.buf] = true
-  if not armed then arm() end
-end
-
 local function on_text_timer()
   vim.schedule(function()
     if text_armed then M.flush() end
   end)
 end
 
-local function on_text(args)
-  dirty[args.buf] = true
+-- Safe in the textlock context of on_lines: a table write and a timer start.
+local function mark_text(b)
+  dirty[b] = true
   if armed or text_armed then return end
   text_armed = true
   text_timer:start(TEXT_MS, 0, on_text_timer)
+end
+
+local function mark_now(b)
+  dirty[b] = true
+  if not armed then arm() end
+end
+
+local function on_lines(_, b)
+  if not attached[b] then return true end -- detach (we dropped it)
+  mark_text(b)
+end
+
+local function on_reload(_, b)
+  mark_now(b)
+end
+
+local function on_detach(_, b)
+  attached[b] = nil
+  mark_now(b)
+  -- Detached by an unload or a reload: attach again once the buffer holds text again.
+  vim.schedule(function() attach(b) end)
+end
+
+attach = function(b)
+  if attached[b] or not api.nvim_buf_is_valid(b) or not api.nvim_buf_is_loaded(b) then return end
+  local ok, res = pcall(api.nvim_buf_attach, b, false,
+    { on_lines = on_lines, on_changedtick = on_lines, on_reload = on_reload, on_detach = on_detach })
+  if ok and res then attached[b] = true end
+end
+
+local function on_buf(args)
+  mark_now(args.buf)
+  attach(args.buf)
+end
+
+local function on_text(args)
+  mark_text(args.buf)
 end
 
 local function on_cur()
@@ -115,6 +160,13 @@ end
 
 --- Flush now and wait until Node has taken every batch sent so far (tests and bench only).
 function M.sync()
+  -- Belt: whatever changed without a callback (or before attach) is caught by its changedtick.
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) then
+      attach(b)
+      if flushed_tick[b] ~= api.nvim_buf_get_changedtick(b) then dirty[b] = true end
+    end
+  end
   M.flush()
   local cw = require('claude_worktrees')
   if not cw._chan then return false end
