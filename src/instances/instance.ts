@@ -22,6 +22,8 @@ export interface StatusChange {
 }
 
 export interface InstanceOptions {
+  /** The session of this worktree's previous claude, to resume (`--resume <id>`). */
+  resumeSessionId?: string | null;
   /** The SessionStart relay (null: no SessionStart hook; the first prompt still sets the status). */
   hookRelay?: HookRelay | null;
   /** Called after every status change, synchronously. */
@@ -65,8 +67,9 @@ export interface InstanceSnapshot {
 
 /**
  * One worktree's Claude: its IDE server (port, token, lock file) and the claude process in its
- * terminal. starting -> running (connected or not) -> exited; an exited instance keeps its
- * server so `:ClaudeCode` can start claude again on the same port.
+ * terminal. starting -> running (connected or not) -> exited. When claude exits the server stops
+ * (port closed, lock removed); `:ClaudeCode` then makes a new instance with a new server that
+ * resumes this one's session.
  */
 export class Instance {
   state: InstanceState = 'starting';
@@ -79,6 +82,8 @@ export class Instance {
   private transcriptPath: string | null = null;
   private tail: TranscriptTail | null = null;
   private readonly log: Logger;
+  /** Session id of the claude before this instance's first one (null: start fresh). */
+  readonly resumeSessionId: string | null;
 
   constructor(
     readonly root: string,
@@ -88,6 +93,12 @@ export class Instance {
     private readonly opts: InstanceOptions = {},
   ) {
     this.log = opts.log ?? nullLogger;
+    this.resumeSessionId = opts.resumeSessionId ?? null;
+  }
+
+  /** The session the next claude should resume: its own latest, else its predecessor's. */
+  get resumeId(): string | null {
+    return this.machine.state.sessionId ?? this.resumeSessionId;
   }
 
   get connected(): boolean {

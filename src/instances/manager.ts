@@ -49,20 +49,24 @@ export class InstanceManager {
     return this.list().find((i) => i.name === name);
   }
 
-  /** The instance of a worktree, creating it (server listening, lock written) if needed. */
+  /**
+   * The instance of a worktree, creating it (server listening, lock written) if needed. An
+   * exited instance has no server any more: it is replaced by a fresh one that remembers the
+   * old session id, so the next claude can resume it.
+   */
   ensure(root: string, branch: string): Promise<Instance> {
     const have = this.byRoot.get(root);
-    if (have) return Promise.resolve(have);
+    if (have && have.state !== 'exited') return Promise.resolve(have);
     let p = this.starting.get(root);
     if (!p) {
-      p = this.create(root, branch).finally(() => this.starting.delete(root));
+      p = this.create(root, have?.branch || branch, have).finally(() => this.starting.delete(root));
       this.starting.set(root, p);
     }
     return p;
   }
 
-  private async create(root: string, branch: string): Promise<Instance> {
-    const name = shortName(root, new Set(this.list().map((i) => i.name)));
+  private async create(root: string, branch: string, prev?: Instance): Promise<Instance> {
+    const name = prev?.name ?? shortName(root, new Set(this.list().map((i) => i.name)));
     const log = this.o.logFor(name);
     const server = await IdeServer.start({
       workspaceFolder: root,
@@ -74,6 +78,7 @@ export class InstanceManager {
       log,
     });
     const inst: Instance = new Instance(root, name, branch, server, {
+      resumeSessionId: prev ? prev.snapshot().sessionId ?? prev.resumeSessionId : null,
       hookRelay: this.hookRelay,
       log,
       onStatus: (change) => {
@@ -96,10 +101,22 @@ export class InstanceManager {
       this.o.onChange();
     });
     server.on('client-closed', () => this.o.onChange());
+    prev?.dispose();
     this.byRoot.set(root, inst);
     log.info(`instance ${name} for ${root} listening on ${server.port}`);
     this.o.onChange();
     return inst;
+  }
+
+  /**
+   * Claude of this instance ended (any way: /exit, crash, kill -9): close its port and remove its
+   * lock at once, so no other claude finds a dead editor. The instance stays listed as exited.
+   */
+  async retire(inst: Instance, code: number): Promise<void> {
+    inst.processExited(code);
+    inst.dispose();
+    await inst.server.stop();
+    this.o.onChange();
   }
 
   /** End one instance: its claude (if we started it and it runs), its server and lock file. */

@@ -186,7 +186,7 @@ export class App {
 
   private async launch(inst: Instance, args: string[]): Promise<void> {
     // Our --settings (status hooks to this instance's own server) first, then the user's args.
-    const hooked = inst.claudeLaunch(args);
+    const hooked = inst.claudeLaunch(withResume(args, inst.resumeId));
     if (!hooked.hooks) {
       this.bridge.notify(`${inst.name}: could not read the --settings you passed to claude; live status is off for this run`, 'warn');
     }
@@ -425,9 +425,10 @@ export class App {
         if (!inst) return;
         const buf = typeof ev.buf === 'number' ? ev.buf : null;
         if (buf !== null && inst.termBuf !== null && buf !== inst.termBuf) return; // an older terminal
-        inst.processExited(num(ev.code, 'code'));
-        this.log.info(`claude of ${inst.name} exited with ${ev.code}`);
-        this.pushState();
+        if (inst.state !== 'running') return; // already ended, or a fresh instance not started yet
+        const code = num(ev.code, 'code');
+        this.log.info(`claude of ${inst.name} exited with ${code}`);
+        this.manager?.retire(inst, code).then(() => this.pushState(), (err) => this.log.error('retire failed', err));
         return;
       }
       default:
@@ -471,4 +472,12 @@ export class App {
     }
   }
 
+}
+
+/** Resume the worktree's last session unless the user chose a session themselves. */
+export function withResume(args: string[], sessionId: string | null): string[] {
+  if (!sessionId) return args;
+  const own = ['--resume', '-r', '--continue', '-c', '--session-id', '--fork-session'];
+  if (args.some((a) => own.includes(a) || own.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)))) return args;
+  return ['--resume', sessionId, ...args];
 }

@@ -1,0 +1,108 @@
+/**
+ * Issue 10 item 3, crash recovery, in a real Neovim through the real host: claude killed with -9
+ * (exited within 1 s, lock removed, port closed, :ClaudeCode starts a fresh claude on a new
+ * server resuming the session).
+ */
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+import { lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { waitFor } from '../helpers/waitFor';
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
+
+interface Snap { name: string; root: string; port: number; pid: number | null; state: string; connected: boolean; sessionId?: string | null; lockPath: string }
+interface Start { event: string; pid: number; cwd: string; args: string[]; port: string; hookToken: string }
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function postHook(port: number, token: string, body: Record<string, unknown>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify({ transcript_path: '', cwd: '/', ...body });
+    const req = http.request({ host: '127.0.0.1', port, path: '/hook', method: 'POST', headers: {
+      'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(data),
+    } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+describe.each(nvimBins())('crash recovery (%s)', (bin) => {
+  let t: TestNvim;
+  let repo: ReturnType<typeof makeRepoWithWorktree>;
+  let log: string;
+  const started: number[] = [];
+
+  const instances = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
+  const starts = (): Start[] => fs.existsSync(log)
+    ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Start).filter((e) => e.event === 'start')
+    : [];
+
+  beforeEach(async () => {
+    repo = makeRepoWithWorktree();
+    log = path.join(repo.base, 'claude.jsonl');
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} } })`);
+  });
+
+  afterEach(async () => {
+    await t?.quit();
+    for (const pid of started.splice(0)) {
+      if (pidAlive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      expect(pidAlive(pid)).toBe(false);
+    }
+  });
+
+  it('claude killed with -9: exited within 1 s, lock removed, port closed; :ClaudeCode resumes on a new server', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const first = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected', 15_000);
+    started.push(first.pid!);
+    const start = await waitFor(() => starts().find((s) => s.pid === first.pid), 'start logged', 5_000);
+    expect(start.args).not.toContain('--resume');
+    expect(await postHook(first.port, start.hookToken, { hook_event_name: 'SessionStart', source: 'startup', session_id: 'sess-crash-1' })).toBe(200);
+    await waitFor(async () => (await instances())[0]?.sessionId === 'sess-crash-1', 'session id learned', 5_000);
+    expect(lockFiles(t.lockDir).map((l) => l.file)).toEqual([first.lockPath]);
+
+    process.kill(first.pid!, 'SIGKILL');
+    const killedAt = Date.now();
+    const gone = await waitFor(async () => {
+      const i = (await instances())[0];
+      return i?.state === 'exited' && !fs.existsSync(first.lockPath) ? i : null;
+    }, 'exited and lock removed', 1_000);
+    expect(Date.now() - killedAt).toBeLessThan(1_000);
+    expect(gone.state).toBe('exited');
+    expect(await portOpen(first.port)).toBe(false);
+    expect(lockFiles(t.lockDir)).toEqual([]);
+
+    // :ClaudeCode again from the same worktree: a fresh claude on a fresh server resumes the session.
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const second = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid && i.pid !== first.pid), 'reconnected', 15_000);
+    started.push(second.pid!);
+    expect((await instances()).length).toBe(1);
+    const again = await waitFor(() => starts().find((s) => s.pid === second.pid), 'second start logged', 5_000);
+    expect(again.args.slice(again.args.indexOf('--resume'), again.args.indexOf('--resume') + 2)).toEqual(['--resume', 'sess-crash-1']);
+    expect(second.port).not.toBe(first.port);
+    expect(await portOpen(second.port)).toBe(true);
+    const locks = lockFiles(t.lockDir);
+    expect(locks.map((l) => l.file)).toEqual([second.lockPath]);
+    expect(locks[0].body.workspaceFolders).toEqual([repo.a]);
+    // The old hook token is dead with its server; the new one works.
+    expect(await postHook(second.port, again.hookToken, { hook_event_name: 'UserPromptSubmit', session_id: 'sess-crash-1' })).toBe(200);
+
+    // :ClaudeCodeKill still ends it all.
+    await t.cmd('ClaudeCodeKill');
+    await waitFor(async () => (await instances()).length === 0, 'killed', 5_000);
+    await waitFor(() => !pidAlive(second.pid!), 'claude gone', 5_000);
+    expect(lockFiles(t.lockDir)).toEqual([]);
+    expect(await portOpen(second.port)).toBe(false);
+  });
+});
