@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { descendants, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -31,6 +31,13 @@ function postHook(port: number, token: string, body: Record<string, unknown>): P
     } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
     req.on('error', reject);
     req.end(data);
+  });
+}
+
+/** The Node remote-plugin host(s) among Neovim's descendants. */
+function hostPids(nvimPid: number): number[] {
+  return descendants(nvimPid).map((p) => p.pid).filter((pid) => {
+    try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('neovim/bin/cli.js'); } catch { return false; }
   });
 }
 
@@ -104,5 +111,38 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     await waitFor(() => !pidAlive(second.pid!), 'claude gone', 5_000);
     expect(lockFiles(t.lockDir)).toEqual([]);
     expect(await portOpen(second.port)).toBe(false);
+  });
+
+  it('Neovim killed with -9: its claude and lock go; the next Neovim removes dead-pid locks', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const first = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected', 15_000);
+    started.push(first.pid!);
+    expect(fs.existsSync(first.lockPath)).toBe(true);
+    const hosts = hostPids(t.proc.pid!);
+    expect(hosts.length).toBe(1);
+
+    t.proc.kill('SIGKILL');
+    // The pty closes (SIGHUP to claude) and the host's stdin ends (it tears down its servers).
+    await waitFor(() => !pidAlive(first.pid!), 'claude of the dead Neovim gone', 5_000);
+    await waitFor(() => !fs.existsSync(first.lockPath), 'its lock removed', 5_000);
+    expect(await portOpen(first.port)).toBe(false);
+    await waitFor(() => !pidAlive(hosts[0]), 'the host of the dead Neovim gone', 5_000);
+    await t.quit();
+
+    // The next Neovim finds a lock of a dead editor (pid 4194305 is above any pid_max) and a live one.
+    t = await startNvim(bin, repo.b, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} } })`);
+    fs.mkdirSync(t.lockDir, { recursive: true, mode: 0o700 });
+    const stale = path.join(t.lockDir, '1.lock');
+    const live = path.join(t.lockDir, '2.lock');
+    const body = (pid: number) => JSON.stringify({ pid, workspaceFolders: [repo.b], ideName: 'Neovim (claude-worktrees)', transport: 'ws', authToken: 'x' });
+    fs.writeFileSync(stale, body(4194305), { mode: 0o600 });
+    fs.writeFileSync(live, body(process.pid), { mode: 0o600 });
+    await t.cmd(`edit ${repo.b}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const next = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'second Neovim connected', 15_000);
+    started.push(next.pid!);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
   });
 });
