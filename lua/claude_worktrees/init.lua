@@ -123,11 +123,64 @@ function M.plugin_root()
   return vim.fn.fnamemodify(src, ':p:h:h:h')
 end
 
+--- Watch the host's channel: when the host dies (kill -9, crash) its claudes would be orphaned
+--- in our terminals and its lock files left. A cheap 500 ms check of the channel (no event
+--- exists for a remote host's death on 0.7.2) ends them and makes the next command restart it.
+function M._watch_host()
+  if M._host_timer then return end
+  M._host_timer = vim.loop.new_timer()
+  M._host_timer:start(500, 500, vim.schedule_wrap(function()
+    if not M._chan then return end
+    local info = vim.api.nvim_get_chan_info(M._chan)
+    if info and info.id then return end
+    M._host_died()
+  end))
+end
+
+--- The host's channel is gone: stop our claudes, remove the dead host's locks, re-arm the host.
+function M._host_died()
+  local dead = M._host_pid
+  M._chan = nil
+  local term = require('claude_worktrees.terminal')
+  local ended = 0
+  for key, t in pairs(term.terms) do
+    if t.exited == nil and pcall(vim.fn.jobstop, t.job) then ended = ended + 1 end
+    term.terms[key].exited = term.terms[key].exited or -1
+  end
+  for _, inst in ipairs(M.state.instances or {}) do
+    local f = type(inst.lockPath) == 'string' and inst.lockPath or nil
+    if f and dead then
+      local ok, body = pcall(function() return vim.fn.json_decode(table.concat(vim.fn.readfile(f), '\n')) end)
+      -- Only a lock the dead host wrote: a later one on the same port belongs to someone else.
+      if ok and type(body) == 'table' and body.pid == dead then os.remove(f) end
+    end
+  end
+  M.state = { instances = {} }
+  -- remote#host caches the channel and the commands call it directly: reset both, on 0.7 and 0.10.
+  pcall(vim.cmd, "call remote#host#Register('node', '*', function('provider#node#Require'))")
+  local okp, plugins = pcall(vim.fn['remote#host#PluginsForHost'], 'node')
+  for _, plugin in ipairs(okp and plugins or {}) do
+    for _, spec in ipairs(plugin.specs or {}) do
+      local sync = spec.sync
+      if spec.type == 'command' then
+        pcall(vim.fn['remote#define#CommandOnHost'], 'node', plugin.path .. ':command:' .. spec.name, sync, spec.name, spec.opts)
+      elseif spec.type == 'function' then
+        pcall(vim.fn['remote#define#FunctionOnHost'], 'node', plugin.path .. ':function:' .. spec.name, sync, spec.name, spec.opts)
+      end
+    end
+  end
+  vim.notify(('claude-worktrees: the plugin host died (killed?); %d instance%s ended; the next :ClaudeCode restarts it')
+    :format(ended, ended == 1 and '' or 's'), vim.log.levels.WARN)
+end
+
 --- Called by Node once it is up: where to send editor events.
 function M._attach(chan, method, sync_method)
   M._chan = chan
   M._method = method
   M._sync_method = sync_method
+  local okp, hpid = pcall(vim.fn.jobpid, chan)
+  M._host_pid = okp and hpid or nil
+  M._watch_host()
   M._track()
   return { config = M.config, log_dir = M.log_dir(), pid = vim.fn.getpid(),
     state = require('claude_worktrees.state').snapshot() }

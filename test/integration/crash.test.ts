@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { descendants, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, descendants, lockFiles, notesOf, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -144,5 +144,39 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     started.push(next.pid!);
     expect(fs.existsSync(stale)).toBe(false);
     expect(fs.existsSync(live)).toBe(true);
+  });
+
+  it('the Node host killed with -9: its claudes end, its locks go, one message, :ClaudeCode restarts it', async () => {
+    await t.lua(CAPTURE_NOTIFY_LUA);
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.b}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const two = await waitFor(async () => {
+      const l = await instances();
+      return l.length === 2 && l.every((i) => i.connected && i.pid) ? l : null;
+    }, 'both connected', 15_000);
+    for (const i of two) started.push(i.pid!);
+    const hosts = hostPids(t.proc.pid!);
+    expect(hosts.length).toBe(1);
+    expect(lockFiles(t.lockDir).length).toBe(2);
+
+    process.kill(hosts[0], 'SIGKILL');
+    await waitFor(() => two.every((i) => !pidAlive(i.pid!)), 'claudes of the dead host gone', 5_000);
+    await waitFor(() => lockFiles(t.lockDir).length === 0, 'its locks removed', 5_000);
+    const notes = await waitFor(async () => {
+      const n = (await notesOf(t)).filter((m) => m.includes('plugin host died'));
+      return n.length ? n : null;
+    }, 'one message', 5_000);
+    expect(notes).toEqual(['claude-worktrees: the plugin host died (killed?); 2 instances ended; the next :ClaudeCode restarts it']);
+
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const again = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid && i.root === repo.a), 'restarted host connected', 20_000);
+    started.push(again.pid!);
+    expect(hostPids(t.proc.pid!).filter((p) => p !== hosts[0]).length).toBe(1);
+    expect(lockFiles(t.lockDir).map((l) => l.file)).toEqual([again.lockPath]);
   });
 });
