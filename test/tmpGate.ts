@@ -7,13 +7,15 @@ import { RUN_ENV } from './helpers/tmp';
  * The suite's "leaves nothing behind" gate (jest globalSetup / globalTeardown, see
  * test/helpers/tmp.ts for the run root's layout).
  *
- * Setup: snapshot the machine's temp dir, make the private run root, point $TMPDIR and
- * $TMUX_TMPDIR of the workers (and so of every Neovim, git, tmux and claude they start) into it.
+ * Setup: remove the roots of earlier runs that were killed before their teardown, snapshot the
+ * machine's temp dir, make the private run root, point $TMPDIR and $TMUX_TMPDIR of the workers
+ * (and so of every Neovim, git, tmux and claude they start) into it.
  * Teardown: fail the run, naming them, when (a) the run root's tmp/ is not empty, or its tmux/
- * holds a socket (a test did not remove what it made, or left a tmux server running), or (b) the
- * machine's temp dir holds entries that were not there before (something bypassed $TMPDIR). Entries made by others running at the same time are told apart
- * as well as can be: only entries still there at the end count, jest's own caches and other
- * runs' roots are ignored, and so is anything owned by another user.
+ * holds a socket (a test did not remove what it made, or left a tmux server running), or (b)
+ * the machine's temp dir holds entries that were not there before (something bypassed
+ * $TMPDIR); then remove the run root. Entries made by others at the same time are told apart
+ * as well as can be: only entries still there at the end count, jest's caches and other runs'
+ * roots are ignored, and so is anything owned by another user.
  */
 
 interface GateState {
@@ -84,13 +86,49 @@ function listTree(dir: string, depth: number, rel = '', filesOnly = false): stri
   return out;
 }
 
+/** Who made a run root: this jest process, by pid and start time (pids get reused). */
+const OWNER = 'owner.json';
+interface Owner { pid: number; start: string }
+
+function startTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Remove the roots of runs that ended without their teardown (jest killed by a timeout or ^C):
+ * only roots whose owner.json names a process that is gone; a root without one (being made
+ * right now by a run starting at the same time) is left alone.
+ */
+function sweepDeadRuns(realTmp: string): void {
+  for (const name of fs.readdirSync(realTmp)) {
+    if (!name.startsWith('cw-test-run-')) continue;
+    const root = path.join(realTmp, name);
+    let owner: Owner;
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(root, OWNER), 'utf8')) as Owner;
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== 'number' || startTime(owner.pid) === owner.start) continue;
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
 export function setup(): void {
   const self = globalThis as WithState;
   const realTmp = fs.realpathSync(os.tmpdir());
+  sweepDeadRuns(realTmp);
   const before = entriesOf(realTmp);
   // realpath: every path under the root is canonical (no /tmp -> /private/tmp surprises).
   const runRoot = fs.realpathSync(fs.mkdtempSync(path.join(realTmp, 'cw-test-run-')));
   const tmp = path.join(runRoot, 'tmp');
+  const owner: Owner = { pid: process.pid, start: startTime(process.pid) ?? '' };
+  fs.writeFileSync(path.join(runRoot, OWNER), JSON.stringify(owner), { mode: 0o600 });
   fs.mkdirSync(tmp, { mode: 0o700 });
   fs.mkdirSync(path.join(runRoot, 'shared'), { mode: 0o700 });
   // tmux makes tmux-<uid>/ in it and keeps that dir: its own place, so tmp/ can be judged empty.
@@ -121,7 +159,7 @@ export function teardown(): void {
     problems.push(`left in the run's temp dir ${state.runRoot}/tmp (a test did not remove what it made; `
       + 'quit Neovim / kill what it started, then rmDir() its tmpDir() in afterEach/afterAll):', ...left.map((l) => `  ${l}`));
   }
-  const stray = fs.readdirSync(state.runRoot).filter((n) => !['tmp', 'tmux', 'shared'].includes(n));
+  const stray = fs.readdirSync(state.runRoot).filter((n) => !['tmp', 'tmux', 'shared', OWNER].includes(n));
   if (stray.length) problems.push(`unexpected in the run root ${state.runRoot}: ${stray.join(', ')}`);
   const sockets = listTree(path.join(state.runRoot, 'tmux'), 3, '', true);
   if (sockets.length) {

@@ -8,8 +8,10 @@ import * as path from 'path';
  * anything is left in `tmp/`, or when anything new is left in the machine's own temp dir.
  *
  * Layout of the run root:
- *   tmp/      $TMPDIR of the run: tmpDir() dirs; must be empty at the end
- *   shared/   per-run caches (remote-plugin manifests): removed by globalTeardown
+ *   tmp/         $TMPDIR of the run: tmpDir() dirs; must be empty at the end
+ *   tmux/        $TMUX_TMPDIR: must hold no socket at the end
+ *   shared/      per-run caches (remote-plugin manifests): removed by globalTeardown
+ *   owner.json   the jest process, so a later run removes the root of one that was killed
  */
 
 export const RUN_ENV = 'CW_TEST_TMP';
