@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { IdeServer, type HookEvent } from '../ide/server';
 import type { Editor } from '../ide/editor';
 import { defaultHookRelay, type HookRelay } from '../claude/hooks';
@@ -19,6 +20,10 @@ export interface ManagerOptions {
   onStatus?(inst: Instance, change: StatusChange): void;
   /** Every hook event of an instance's claude, after its status took it (e.g. reload edited files). */
   onHook?(inst: Instance, ev: HookEvent): void;
+  /** A worktree's directory vanished (rm -rf, `git worktree remove --force`): its instance is then killed. */
+  onRootGone?(inst: Instance): void;
+  /** How often to look for vanished worktrees while instances exist (ms). Default 2000. */
+  rootCheckMs?: number;
   /** The SessionStart hook relay; default: dist/claude/hookRelay.js run by this node. Null: none. */
   hookRelay?: HookRelay | null;
   log: Logger;
@@ -32,6 +37,7 @@ export class InstanceManager {
   private readonly byRoot = new Map<string, Instance>();
   private readonly starting = new Map<string, Promise<Instance>>();
   private readonly hookRelay: HookRelay | null;
+  private rootTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ManagerOptions) {
     this.hookRelay = o.hookRelay === undefined ? defaultHookRelay() : o.hookRelay;
@@ -103,9 +109,34 @@ export class InstanceManager {
     server.on('client-closed', () => this.o.onChange());
     prev?.dispose();
     this.byRoot.set(root, inst);
+    this.watchRoots();
     log.info(`instance ${name} for ${root} listening on ${server.port}`);
     this.o.onChange();
     return inst;
+  }
+
+  /**
+   * A stat per instance every couple of seconds, only while instances exist: cheaper and more
+   * certain than inotify watchers (which do not fire for a parent's removal) or waiting for
+   * claude to notice its cwd is gone (it may never).
+   */
+  private watchRoots(): void {
+    if (this.rootTimer) return;
+    this.rootTimer = setInterval(() => {
+      if (this.byRoot.size === 0) {
+        clearInterval(this.rootTimer!);
+        this.rootTimer = null;
+        return;
+      }
+      for (const inst of this.list()) {
+        fs.stat(inst.root, (err) => {
+          if (!err || err.code !== 'ENOENT' || this.byRoot.get(inst.root) !== inst) return;
+          try { this.o.onRootGone?.(inst); } catch (e) { this.o.log.error('onRootGone threw', e); }
+          this.kill(inst).catch((e) => this.o.log.error(`ending ${inst.name} failed`, e));
+        });
+      }
+    }, this.o.rootCheckMs ?? 2000);
+    this.rootTimer.unref();
   }
 
   /**
@@ -130,6 +161,8 @@ export class InstanceManager {
 
   /** Synchronous teardown for the host's 'disconnect' and SIGTERM. Idempotent. */
   disposeSync(graceMs = 1000): void {
+    if (this.rootTimer) clearInterval(this.rootTimer);
+    this.rootTimer = null;
     const all = this.list();
     this.byRoot.clear();
     for (const i of all) {

@@ -97,6 +97,10 @@ export class App {
       onChange: () => this.pushState(),
       onStatus: (inst, change) => this.statusChanged(inst, change),
       onHook: (inst, ev) => this.afterHook(inst, ev),
+      onRootGone: (inst) => {
+        this.log.warn(`worktree ${inst.root} of ${inst.name} is gone: ending its instance`);
+        this.bridge.notify(`worktree ${inst.root} was deleted: instance ${inst.name} ended (claude stopped, lock removed)`, 'warn');
+      },
       log: this.log,
     });
   }
