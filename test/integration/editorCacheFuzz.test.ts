@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from 'util';
 import { makeRepoWithWorktree, nvimBins, openInstanceClient, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import type { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
+import { rmDir } from '../helpers/tmp';
 import { fileUri } from '../../src/util/uri';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -143,6 +144,7 @@ describe.each(nvimBins())('editor cache exact under every kind of edit (%s)', (b
   afterAll(async () => {
     client?.close();
     await t?.quit();
+    rmDir(repo?.base);
   });
 
   async function cached(): Promise<View> {
