@@ -127,8 +127,8 @@ function M.save(path)
   local reason = changed_on_disk(b)
   if reason then
     local what = reason == 'deleted' and 'was deleted on disk' or 'changed on disk since it was read'
-    util.notify(vim.fn.fnamemodify(path, ':~:.') .. ' ' .. what .. ': Claude asked to save it, not saved'
-      .. ' (your changes are kept; :w! writes them, :e! takes the file)', vim.log.levels.WARN)
+    util.notify(vim.fn.fnamemodify(path, ':~:.') .. ' ' .. (reason == 'deleted' and 'was deleted' or 'changed')
+      .. ' on disk: not saved for Claude (your edits kept; :w! writes them, :e! reloads)', vim.log.levels.WARN)
     return { status = 'conflict', message = what }
   end
   local ok, err = pcall(vim.api.nvim_buf_call, b, function() vim.cmd('silent write') end)

@@ -87,7 +87,7 @@ function M._define_commands()
       if msg:find('E117') then
         msg = 'the Node side is not registered: run :UpdateRemotePlugins and restart Neovim'
       end
-      vim.notify('claude-worktrees: :ClaudeCodeWorktree: ' .. msg, vim.log.levels.ERROR)
+      require('claude_worktrees.util').notify(':ClaudeCodeWorktree: ' .. msg, vim.log.levels.ERROR)
     end
   end, {
     nargs = '+',
@@ -169,7 +169,7 @@ function M._host_died()
       end
     end
   end
-  vim.notify(('claude-worktrees: the plugin host died (killed?); %d instance%s ended; the next :ClaudeCode restarts it')
+  require('claude_worktrees.util').notify(('the plugin host died (killed?); %d instance%s ended; the next :ClaudeCode restarts it')
     :format(ended, ended == 1 and '' or 's'), vim.log.levels.WARN)
 end
 
@@ -439,7 +439,7 @@ function M._attention(a)
     return false
   end
   require('claude_worktrees.util').fire('ClaudeWorktreesAttention', a)
-  vim.notify('claude-worktrees: ' .. msg .. ' (:ClaudeCodeNext)',
+  require('claude_worktrees.util').notify(msg .. ' (:ClaudeCodeNext)',
     a.status == 'waiting' and vim.log.levels.WARN or vim.log.levels.INFO)
   return true
 end

@@ -298,7 +298,7 @@ end
 
 local function need(cmd)
   if vim.fn.exists(':' .. cmd) == 2 then return true end
-  vim.notify('claude-worktrees: :' .. cmd .. ' is not available (run :UpdateRemotePlugins?)', vim.log.levels.ERROR)
+  require('claude_worktrees.util').notify(':' .. cmd .. ' is not available (run :UpdateRemotePlugins?)', vim.log.levels.ERROR)
   return false
 end
 
@@ -333,7 +333,7 @@ function M.new_worktree()
     if branch == '' then return end
     -- git refs cannot hold whitespace; refusing here keeps it one argument.
     if branch:find('%s') then
-      vim.notify('claude-worktrees: a branch name cannot contain spaces', vim.log.levels.ERROR)
+      require('claude_worktrees.util').notify('a branch name cannot contain spaces', vim.log.levels.ERROR)
       return
     end
     run('ClaudeCodeWorktree', 'add ' .. branch)
@@ -344,7 +344,7 @@ end
 function M.listing()
   local list = M.entries()
   if #list == 0 then
-    vim.notify('claude-worktrees: no instances', vim.log.levels.INFO)
+    require('claude_worktrees.util').notify('no instances', vim.log.levels.INFO)
     return nil
   end
   return list, M.widths(list)
@@ -371,7 +371,7 @@ function M.pick(opts)
     if ok and type(telescope) == 'table' and telescope.load_extension then
       local lok, ext = pcall(telescope.load_extension, 'claude_worktrees')
       if lok and type(ext) == 'table' and ext.claude_worktrees then return ext.claude_worktrees(opts) end
-      vim.notify('claude-worktrees: telescope extension failed to load: ' .. tostring(ext), vim.log.levels.WARN)
+      require('claude_worktrees.util').notify('telescope extension failed to load: ' .. tostring(ext), vim.log.levels.WARN)
     end
   end
   return M.select()

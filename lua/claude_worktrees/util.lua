@@ -54,10 +54,58 @@ function M.is_regular(path)
   return st ~= nil and st.type == 'file'
 end
 
-function M.notify(msg, level)
-  vim.schedule(function()
-    vim.notify('claude-worktrees: ' .. msg, level or vim.log.levels.INFO)
+-- Is vim.notify still Neovim's own (echo in the cmdline)? nvim-notify, noice, fidget and the
+-- like replace it and show any length without a prompt.
+local function builtin_notify()
+  local info = debug.getinfo(vim.notify, 'S')
+  return info ~= nil and type(info.source) == 'string' and info.source:find('vim/_editor.lua', 1, true) ~= nil
+end
+
+-- The full text of a shortened notice goes to the log the Node side writes too.
+local function log_line(text)
+  pcall(function()
+    local dir = require('claude_worktrees').log_dir()
+    vim.fn.mkdir(dir, 'p', 448) -- 0700
+    vim.fn.writefile({ os.date('%Y-%m-%dT%H:%M:%S') .. ' [notice] ' .. text }, dir .. '/claude-worktrees.log', 'a')
   end)
+end
+
+--- One line that fits the cmdline: a longer message, or a second one in the same turn, stops
+--- Neovim at the hit-enter prompt, and every RPC call (claude's tools) waits behind that prompt.
+function M.one_line(text, room)
+  text = text:gsub('%s*\n%s*', ' | ')
+  if vim.fn.strdisplaywidth(text) <= room then return text, false end
+  local n = room - 1
+  local short = vim.fn.strcharpart(text, 0, n)
+  while n > 0 and vim.fn.strdisplaywidth(short) > room - 1 do
+    n = n - 1
+    short = vim.fn.strcharpart(text, 0, n)
+  end
+  return short .. '…', true
+end
+
+-- Notices of one main-loop turn go out as ONE line.
+local queued = {}
+local queued_level = vim.log.levels.INFO
+local function flush_notices()
+  local msgs, level = queued, queued_level
+  queued, queued_level = {}, vim.log.levels.INFO
+  if #msgs == 0 then return end
+  local text = 'claude-worktrees: ' .. table.concat(msgs, ' | ')
+  if builtin_notify() then
+    local short, cut = M.one_line(text, math.max(20, vim.v.echospace))
+    if cut then log_line(text) end
+    text = short
+  end
+  vim.notify(text, level)
+end
+
+--- The plugin's one way to tell the user something (Lua and Node alike): never a prompt.
+function M.notify(msg, level)
+  level = level or vim.log.levels.INFO
+  if #queued == 0 then vim.schedule(flush_notices) end
+  table.insert(queued, msg)
+  if level > queued_level then queued_level = level end
 end
 
 --- Fire `User <pattern>` with data (data needs Neovim 0.8+; older ones get the event alone).

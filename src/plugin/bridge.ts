@@ -15,7 +15,7 @@ export class Bridge {
   }
 
   /**
-   * vim.notify on the Neovim side; never throws. Sent on the next turn: a notice raised while a
+   * util.notify on the Neovim side (one line, never a hit-enter prompt); never throws. Sent on the next turn: a notice raised while a
    * sync command is still being answered would otherwise land inside that command, where an
    * error-level notify aborts it with a stack of remote#define frames around the message.
    */
@@ -23,7 +23,7 @@ export class Bridge {
     const lvl = level === 'error' ? 4 : level === 'warn' ? 3 : 2;
     setImmediate(() => {
       this.nvim
-        .request('nvim_exec_lua', ['vim.notify(...)', [`claude-worktrees: ${msg}`, lvl]])
+        .request('nvim_exec_lua', ["require('claude_worktrees.util').notify(...)", [msg, lvl]])
         .catch(() => undefined);
     });
   }
