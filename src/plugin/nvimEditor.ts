@@ -128,7 +128,7 @@ export class NvimEditor implements Editor {
   }
 
   async openFile(req: OpenFileRequest): Promise<void> {
-    await this.bridge.call('claude_worktrees.editor', 'open_file', {
+    const spec: Record<string, unknown> = {
       path: req.filePath,
       start_line: req.startLine,
       end_line: req.endLine,
@@ -136,7 +136,10 @@ export class NvimEditor implements Editor {
       end_text: req.endText,
       select_to_eol: req.selectToEndOfLine,
       make_frontmost: req.makeFrontmost,
-    });
+    };
+    // An undefined field would reach Lua as vim.NIL, which is truthy there.
+    for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
+    await this.bridge.call('claude_worktrees.editor', 'open_file', spec);
   }
 
   /** From the state Lua keeps pushing: no Neovim round trip. */
