@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as path from 'path';
 import * as net from 'net';
 import * as http from 'http';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../../src/ide/mcpSession';
@@ -164,6 +165,7 @@ describe('MCP over the wire', () => {
     const folders = await c.request('tools/call', { name: 'getWorkspaceFolders', arguments: {} });
     expect(JSON.parse(folders.result.content[0].text).rootPath).toBe(root);
 
+    fs.writeFileSync(path.join(root, 'a.ts'), 'export {};\n'); // openFile opens only files that exist
     const open = await c.request('tools/call', { name: 'openFile', arguments: { filePath: 'a.ts' } });
     expect(open.result.content[0].text).toBe(`Opened file: ${root}/a.ts`);
     expect(editor.opened.map((o) => o.filePath)).toEqual([`${root}/a.ts`]);
@@ -218,11 +220,12 @@ describe('MCP over the wire', () => {
   });
 
   test('stop() closes connected clients and rejects pending diffs', async () => {
-    const { server, editor } = await fx.server();
+    const { server, editor, root } = await fx.server();
     const c = await fx.client(server.port, server.authToken).open();
     await c.handshake();
+    const x = path.join(root, 'x'); // inside the worktree: the only place a diff may be about
     c.send('tools/call', {
-      name: 'openDiff', arguments: { old_file_path: '/tmp/x', new_file_path: '/tmp/x', new_file_contents: 'y', tab_name: 't' },
+      name: 'openDiff', arguments: { old_file_path: x, new_file_path: x, new_file_contents: 'y', tab_name: 't' },
     });
     await waitFor(() => editor.diffs.length === 1);
     await server.stop();

@@ -1,6 +1,6 @@
 import * as cp from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
+import { rmDir, tmpDir } from '../helpers/tmp';
 import * as path from 'path';
 import { MAX_TOOL_FILE_BYTES, PathScope, requireRegularFile } from '../../src/ide/scope';
 import { RpcError } from '../../src/ide/jsonrpc';
@@ -11,7 +11,7 @@ let root: string;
 let outside: string;
 
 beforeEach(() => {
-  base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-scope-')));
+  base = tmpDir('cw-scope-');
   root = path.join(base, 'wt');
   outside = path.join(base, 'wt-other');
   fs.mkdirSync(path.join(root, 'src'), { recursive: true });
@@ -19,7 +19,7 @@ beforeEach(() => {
   fs.writeFileSync(path.join(root, 'src', 'a.ts'), 'a\n');
   fs.writeFileSync(path.join(outside, 'secret.txt'), 's\n');
 });
-afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
+afterEach(() => rmDir(base));
 
 function refusal(f: () => unknown): string {
   try {

@@ -1,0 +1,234 @@
+import * as cp from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { makeRepoWithWorktree, nvimBins, openInstanceClient, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import type { McpClient } from '../helpers/mcpClient';
+import { waitFor } from '../helpers/waitFor';
+import { rmDir } from '../helpers/tmp';
+
+// Issue 13: no tool may touch a file outside its worktree, or hang Neovim. One instance (worktree
+// `proj`); `proj-feat` (the other worktree) and `outside/` beside them are what it must not touch.
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
+
+/** Bytes and mtime of every file below dir (links not followed): the "nothing changed" witness. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = fs.statSync(p);
+        out.set(p, `${st.mtimeMs}:${st.size}:${fs.readFileSync(p).toString('base64')}`);
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A PRNG with a seed the failure message can name (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+describe.each(nvimBins())('tools stay inside their worktree and never hang Neovim (%s)', (bin) => {
+  let t: TestNvim;
+  let repo: ReturnType<typeof makeRepoWithWorktree>;
+  let client: McpClient;
+  let outside: string;
+
+  beforeEach(async () => {
+    repo = makeRepoWithWorktree();
+    outside = path.join(repo.base, 'outside');
+    fs.mkdirSync(path.join(outside, 'dir'), { recursive: true });
+    fs.writeFileSync(path.join(outside, 'secret.txt'), 'secret\n');
+    fs.writeFileSync(path.join(outside, 'dir', 'linked.txt'), 'linked\n');
+    fs.symlinkSync(path.join(outside, 'dir'), path.join(repo.a, 'linkdir'));
+    fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(repo.a, 'link.txt'));
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} } })`);
+    client = await openInstanceClient(t, `${repo.a}/hello.txt`);
+  });
+
+  afterEach(async () => {
+    client?.close();
+    await t?.quit();
+    if (repo) rmDir(repo.base);
+  });
+
+  const refused = async (name: string, args: Record<string, unknown>): Promise<string> => {
+    const r = await client.request('tools/call', { name, arguments: args });
+    expect(r.error).toBeDefined();
+    const err = r.error as { code: number; message: string };
+    expect(err.code).toBe(-32602);
+    return err.message;
+  };
+  const answer = async (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> =>
+    JSON.parse((await client.call(name, args))[0]) as Record<string, unknown>;
+  const bufLines = (file: string) => t.lua<string[] | null>(`local b = require('claude_worktrees.util').buf_of(...)
+    if b < 0 then return vim.NIL end return vim.api.nvim_buf_get_lines(b, 0, -1, false)`, file);
+  const modified = (file: string) => t.lua<boolean>(`return vim.bo[require('claude_worktrees.util').buf_of(...)].modified`, file);
+  // A buffer with an unsaved edit, loaded by the user (not through a tool).
+  const editUnsaved = async (file: string, line: string) => {
+    await t.cmd(`badd ${file}`);
+    await t.lua(`local b = require('claude_worktrees.util').buf_of(...)
+      vim.fn.bufload(b) vim.api.nvim_buf_set_lines(b, 0, 1, false, { select(2, ...) })`, file, line);
+  };
+  /** Neovim is not inside a prompt or pending input: nvim_get_mode says so within 1 s. */
+  const responsive = async () => {
+    const mode = await within(t.nvim.request('nvim_get_mode', []) as Promise<{ mode: string; blocking: boolean }>, 1000, 'nvim_get_mode');
+    expect(mode.blocking).toBe(false);
+  };
+
+  it('saveDocument, checkDocumentDirty and openFile refuse files outside, also through symlinks; nothing is written', async () => {
+    const before = snapshot(outside);
+    const other = path.join(repo.b, 'hello.txt');
+    await editUnsaved(path.join(outside, 'secret.txt'), 'unsaved outside');
+    await editUnsaved(other, 'unsaved in the other worktree');
+    for (const f of [path.join(outside, 'secret.txt'), other, '../outside/secret.txt', path.join(repo.a, 'link.txt'),
+      path.join(repo.a, 'linkdir', 'linked.txt')]) {
+      expect(await refused('saveDocument', { filePath: f })).toMatch(/outside this instance's worktree/);
+      expect(await refused('checkDocumentDirty', { filePath: f })).toMatch(/outside this instance's worktree/);
+      expect(await refused('openFile', { filePath: f })).toMatch(/outside this instance's worktree/);
+    }
+    expect(await refused('getDiagnostics', { uri: `file://${path.join(outside, 'secret.txt')}` })).toMatch(/outside/);
+    expect(await refused('openDiff', {
+      old_file_path: path.join(repo.a, 'linkdir', 'linked.txt'), new_file_path: path.join(repo.a, 'linkdir', 'linked.txt'),
+      new_file_contents: 'x\n', tab_name: 'out',
+    })).toMatch(/outside/);
+    expect(snapshot(outside)).toEqual(before);
+    expect(fs.readFileSync(other, 'utf8')).toBe('hello\nworld\n');
+    expect(await modified(path.join(outside, 'secret.txt'))).toBe(true);
+    expect(await modified(other)).toBe(true);
+    // openFile opened nothing: no buffer for the linked file.
+    expect(await bufLines(path.join(outside, 'dir', 'linked.txt'))).toBeNull();
+    await responsive();
+  });
+
+  it('saveDocument: writes a modified buffer; leaves an unmodified file byte for byte (no final newline added)', async () => {
+    const bin4k = path.join(repo.a, 'blob.bin');
+    const bytes = Buffer.alloc(4096, 0xab);
+    fs.writeFileSync(bin4k, bytes);
+    const mtime = fs.statSync(bin4k).mtimeMs;
+    await client.call('openFile', { filePath: bin4k, makeFrontmost: true });
+    expect(await answer('saveDocument', { filePath: bin4k })).toMatchObject({ success: true, saved: false });
+    expect(fs.readFileSync(bin4k).equals(bytes)).toBe(true);
+    expect(fs.statSync(bin4k).mtimeMs).toBe(mtime);
+
+    const hello = path.join(repo.a, 'hello.txt');
+    await t.lua(`vim.api.nvim_buf_set_lines(require('claude_worktrees.util').buf_of(...), 0, 1, false, { 'saved by claude' })`, hello);
+    expect(await answer('saveDocument', { filePath: 'hello.txt' })).toMatchObject({ success: true, saved: true });
+    expect(fs.readFileSync(hello, 'utf8')).toBe('saved by claude\nworld\n');
+    expect(await modified(hello)).toBe(false);
+  });
+
+  it('saveDocument on a buffer whose file changed on disk: a conflict, no prompt, the newer file kept', async () => {
+    const hello = path.join(repo.a, 'hello.txt');
+    await t.lua(`vim.api.nvim_buf_set_lines(require('claude_worktrees.util').buf_of(...), 0, 1, false, { 'mine' })`, hello);
+    // What claude's own Write does: a newer file of another size under the buffer.
+    fs.writeFileSync(hello, 'written by claude\n');
+    const r = await within(answer('saveDocument', { filePath: hello }), 1000, 'saveDocument');
+    expect(r).toMatchObject({ success: false, saved: false, conflict: true });
+    expect(String(r.message)).toContain('changed on disk');
+    await responsive();
+    expect(fs.readFileSync(hello, 'utf8')).toBe('written by claude\n');
+    expect(await bufLines(hello)).toEqual(['mine', 'world']);
+    expect(await modified(hello)).toBe(true);
+    // A file deleted under its modified buffer is a conflict too (saving would bring it back).
+    fs.rmSync(hello);
+    expect(await answer('saveDocument', { filePath: hello })).toMatchObject({ conflict: true });
+    expect(fs.existsSync(hello)).toBe(false);
+    await responsive();
+  });
+
+  it('a buffer whose name only contains the path is not taken for it (no bufnr() pattern match)', async () => {
+    const bak = path.join(repo.a, 'hello.txt.bak');
+    fs.writeFileSync(bak, 'backup\n');
+    await t.cmd('bwipeout! hello.txt');
+    await editUnsaved(bak, 'unsaved backup');
+    expect(await answer('saveDocument', { filePath: path.join(repo.a, 'hello.txt') })).toMatchObject({ success: false });
+    expect(await answer('checkDocumentDirty', { filePath: path.join(repo.a, 'hello.txt') })).toMatchObject({ success: false });
+    expect(fs.readFileSync(bak, 'utf8')).toBe('backup\n');
+  });
+
+  it('a FIFO, a directory, a device or a huge file is refused before Neovim opens it; Neovim never blocks', async () => {
+    const fifo = path.join(repo.a, 'pipe');
+    cp.execFileSync('mkfifo', [fifo]);
+    const big = path.join(repo.a, 'huge.log');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, 33 * 1024 * 1024);
+    for (const [f, why] of [[fifo, 'named pipe'], [path.join(repo.a, 'src'), 'directory'], [big, 'too large']]) {
+      expect(await within(refused('openFile', { filePath: f }), 1000, `openFile ${f}`)).toContain(why);
+      expect(await within(refused('openDiff', { old_file_path: f, new_file_path: f, new_file_contents: 'x', tab_name: `t-${why}` }),
+        1000, `openDiff ${f}`)).toContain(why);
+      await responsive();
+    }
+    expect(await refused('openFile', { filePath: '/dev/zero' })).toContain('outside');
+  });
+
+  it('randomized: every tool with hostile paths changes no byte outside the worktree, and Neovim answers within 1 s', async () => {
+    const seed = Number(process.env.CW_SCOPE_SEED ?? Date.now() % 1_000_000);
+    const rnd = prng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const fifo = path.join(repo.a, 'pipe');
+    cp.execFileSync('mkfifo', [fifo]);
+    fs.symlinkSync(fifo, path.join(repo.a, 'pipe-link'));
+    fs.symlinkSync(path.join(outside, 'gone'), path.join(repo.a, 'dangling'));
+    const other = path.join(repo.b, 'hello.txt');
+    await editUnsaved(path.join(outside, 'secret.txt'), 'unsaved outside');
+    await editUnsaved(other, 'unsaved other');
+    // Modified buffers inside the worktree must not be overwritten by anything but saveDocument.
+    await t.lua(`vim.api.nvim_buf_set_lines(require('claude_worktrees.util').buf_of(...), 0, 1, false, { 'unsaved inside' })`,
+      path.join(repo.a, 'hello.txt'));
+    const watched = [outside, repo.b];
+    const before = watched.map(snapshot);
+    const paths = [
+      path.join(outside, 'secret.txt'), path.join(outside, 'dir', 'linked.txt'), path.join(outside, 'new.txt'), other,
+      '../outside/secret.txt', '../../etc/passwd', '/etc/passwd', '/dev/null', '/dev/zero', '/proc/self/environ',
+      path.join(repo.a, 'link.txt'), path.join(repo.a, 'linkdir', 'linked.txt'), path.join(repo.a, 'linkdir', 'new.txt'),
+      path.join(repo.a, 'dangling'), fifo, path.join(repo.a, 'pipe-link'), path.join(repo.a, 'src'), repo.a,
+      path.join(repo.a, 'src', '..', '..', 'outside', 'secret.txt'), `${repo.a}-feat/hello.txt`, `${repo.a}/../proj-feat/hello.txt`,
+      'hello.txt', 'src/main.ts', path.join(repo.a, 'does-not-exist.ts'), '', 'a\u0000b', '~/.bashrc',
+      `file://${path.join(outside, 'secret.txt')}`, 'file:///etc/passwd', `file://${repo.a}/hello.txt`,
+    ];
+    const tools = ['openFile', 'openDiff', 'checkDocumentDirty', 'saveDocument', 'getDiagnostics'] as const;
+    const N = 150;
+    for (let i = 0; i < N; i++) {
+      const tool = pick(tools);
+      const p = pick(paths);
+      let args: Record<string, unknown>;
+      if (tool === 'openDiff') args = { old_file_path: p, new_file_path: pick([p, pick(paths)]), new_file_contents: 'evil\n', tab_name: `tab${i}` };
+      else if (tool === 'getDiagnostics') args = { uri: p };
+      else if (tool === 'openFile') args = { filePath: p, makeFrontmost: rnd() < 0.5, startLine: 1, endLine: 2 };
+      else args = { filePath: p };
+      const what = `seed ${seed} step ${i}: ${tool} ${JSON.stringify(args)}`;
+      const reply = client.request('tools/call', { name: tool, arguments: args });
+      // A valid openDiff inside the worktree waits for the user: close it as the CLI would.
+      if (tool === 'openDiff') setTimeout(() => client.request('tools/call', { name: 'close_tab', arguments: { tab_name: `tab${i}` } }), 50);
+      const r = await within(reply, 1000, what);
+      expect([r.result !== undefined, r.error !== undefined]).toContainEqual(true);
+      await within(t.nvim.request('nvim_get_mode', []), 1000, `${what}: nvim_get_mode`).then((m) => {
+        if ((m as { blocking: boolean }).blocking) throw new Error(`${what}: Neovim blocked`);
+      });
+      // Stay in the code window: an openFile may have left a diff or another buffer in front.
+      if (tool === 'openDiff') await waitFor(async () => (await t.lua<number>('return vim.tbl_count(require("claude_worktrees.diff").diffs)')) === 0, `${what}: diff closed`);
+    }
+    watched.forEach((d, k) => expect([d, snapshot(d)]).toEqual([d, before[k]]));
+    expect(await modified(path.join(outside, 'secret.txt'))).toBe(true);
+    expect(await modified(other)).toBe(true);
+  });
+});
