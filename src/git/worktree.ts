@@ -10,6 +10,11 @@ export interface WorktreeInfo {
   isGit: boolean;
 }
 
+/** A directory git knows but that has no worktree to run claude in; the message says what to do. */
+export class NoWorktreeError extends Error {
+  override readonly name = 'NoWorktreeError';
+}
+
 function existingDir(p: string): string {
   let d = p;
   while (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) {
@@ -20,31 +25,83 @@ function existingDir(p: string): string {
   return d;
 }
 
-/**
- * `git rev-parse --show-toplevel` of a directory (linked worktrees, whose .git is a file,
- * included). Outside any repository: the directory itself.
- */
-export async function worktreeOf(dir: string): Promise<WorktreeInfo> {
-  const cwd = existingDir(path.resolve(dir));
+type Git = ReturnType<typeof simpleGit>;
+
+async function probe(git: Git, args: string[]): Promise<string | null> {
   try {
-    const git = simpleGit({ baseDir: cwd, timeout: { block: 5000 } });
-    const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
-    if (!top) throw new Error('not a work tree');
-    return { root: fs.realpathSync(top), branch: await branchOf(git), isGit: true };
+    return (await git.raw(args)).trim();
   } catch {
-    return { root: fs.realpathSync(cwd), branch: '', isGit: false };
+    return null;
   }
 }
 
-async function branchOf(git: ReturnType<typeof simpleGit>): Promise<string> {
-  try {
-    // Works on an unborn branch too (a repository without commits).
-    return (await git.raw(['symbolic-ref', '--short', '-q', 'HEAD'])).trim();
-  } catch {
+/**
+ * The worktree a directory inside a git dir belongs to: `<wt>/.git/...` is `<wt>`'s, and
+ * `<main>/.git/worktrees/<name>/...` is the linked worktree its `gitdir` file names (a commit
+ * message or a rebase todo opened from there belongs to that worktree, not to none).
+ */
+function ownerOfGitDir(dir: string): string | null {
+  const parts = dir.split(path.sep);
+  const at = parts.lastIndexOf('.git');
+  if (at < 1) return null;
+  const gitDir = parts.slice(0, at + 1).join(path.sep);
+  if (parts[at + 1] === 'worktrees' && parts[at + 2]) {
     try {
-      return (await git.raw(['rev-parse', '--short', 'HEAD'])).trim();
+      const linked = fs.readFileSync(path.join(gitDir, 'worktrees', parts[at + 2], 'gitdir'), 'utf8').trim();
+      const root = path.dirname(linked);
+      if (fs.statSync(root).isDirectory()) return root;
     } catch {
-      return '';
+      // A pruned or half-made worktree entry: fall back to the main worktree.
     }
   }
+  return path.dirname(gitDir);
+}
+
+/** The nearest `.git` entry at or above dir, if it is a file (a linked worktree's pointer). */
+function dotGitFileAbove(dir: string): string | null {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const dotGit = path.join(d, '.git');
+    try {
+      const st = fs.lstatSync(dotGit);
+      return st.isFile() ? dotGit : null;
+    } catch {
+      // none here: look further up
+    }
+    if (path.dirname(d) === d) return null;
+  }
+}
+
+/**
+ * `git rev-parse --show-toplevel` of a directory (linked worktrees, whose .git is a file,
+ * included). Inside a git dir: the worktree it belongs to. Outside any repository: the directory
+ * itself. A bare repository or a `.git` file whose git dir is gone throws NoWorktreeError.
+ */
+export async function worktreeOf(dir: string): Promise<WorktreeInfo> {
+  const cwd = fs.realpathSync(existingDir(path.resolve(dir)));
+  const git = simpleGit({ baseDir: cwd, timeout: { block: 5000 } });
+  const top = await probe(git, ['rev-parse', '--show-toplevel']);
+  if (top) return { root: fs.realpathSync(top), branch: await branchOf(git), isGit: true };
+
+  if ((await probe(git, ['rev-parse', '--is-bare-repository'])) === 'true') {
+    const gitDir = (await probe(git, ['rev-parse', '--absolute-git-dir'])) || cwd;
+    throw new NoWorktreeError(`${gitDir} is a bare repository: it has no files for claude; open a worktree of it `
+      + '(git worktree add <path> <branch>, or :ClaudeCodeWorktree add <branch> from one)');
+  }
+  if ((await probe(git, ['rev-parse', '--is-inside-git-dir'])) === 'true') {
+    const owner = ownerOfGitDir(cwd);
+    if (owner && owner !== cwd) return worktreeOf(owner);
+  }
+  const pointer = dotGitFileAbove(cwd);
+  if (pointer) {
+    throw new NoWorktreeError(`${pointer} points at a git dir that does not exist (its repository moved or the worktree `
+      + 'was pruned): run git worktree prune in the repository, or remove that .git file');
+  }
+  return { root: cwd, branch: '', isGit: false };
+}
+
+async function branchOf(git: Git): Promise<string> {
+  // Works on an unborn branch too (a repository without commits).
+  return (await probe(git, ['symbolic-ref', '--short', '-q', 'HEAD']))
+    || (await probe(git, ['rev-parse', '--short', 'HEAD']))
+    || '';
 }

@@ -247,9 +247,10 @@ async function openTop(dir: string, o: GitOptions): Promise<Top> {
   try {
     top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
   } catch (e) {
-    throw new WorktreeError('not-a-repo', `not inside a git worktree: ${abs} (${gitMessage(e)})`);
+    throw new WorktreeError('not-a-repo', `${abs} is not in a git repository: run git init there (and make a first commit) `
+      + `to have worktrees, or open a file of a repository (${gitMessage(e)})`);
   }
-  if (!top) throw new WorktreeError('not-a-repo', `not inside a git worktree: ${abs}`);
+  if (!top) throw new WorktreeError('not-a-repo', `${abs} is not in a git worktree: open a file of one`);
   const real = realpathOr(top);
   return { git: real === abs ? git : gitIn(real, o), top: real };
 }
@@ -434,7 +435,7 @@ export async function addWorktree(fromDir: string, branch: string, base?: string
     label = base;
   } else {
     commit = await verifyCommit(repo.git, 'HEAD');
-    if (!commit) throw new WorktreeError('unknown-base', `the worktree ${repo.top} has no commit yet to branch from`);
+    if (!commit) throw new WorktreeError('unknown-base', `the worktree ${repo.top} has no commit yet to branch from: make a first commit (git commit), then add worktrees`);
     startPoint = commit;
     label = (await probe(repo.git, ['symbolic-ref', '--short', '-q', 'HEAD'])) || commit.slice(0, 12);
   }

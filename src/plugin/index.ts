@@ -27,9 +27,19 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
     }
     return null;
   };
+  /** For commands that only print what Node already knows: done before Neovim goes on, so the output is part of the command (`:redir`, execute(), a multi-line list that belongs to it). */
+  const printing = (what: string, fn: (ctx: Context) => Promise<void>) => async () => {
+    try {
+      await app.init();
+      await fn(await app.context());
+    } catch (err) {
+      app.report(what, err);
+    }
+    return null;
+  };
 
   plugin.registerCommand('ClaudeCode', command(':ClaudeCode', (c, a) => app.claudeCode(c, a)), { nargs: '*', sync: true });
-  plugin.registerCommand('ClaudeCodeList', command(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
+  plugin.registerCommand('ClaudeCodeList', printing(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
   plugin.registerCommand('ClaudeCodeSwitch', command(':ClaudeCodeSwitch', (c, a) => app.switchTo(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
   plugin.registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
   plugin.registerCommand('ClaudeCodeKillAll', command(':ClaudeCodeKillAll', () => app.killAll()), { sync: true });

@@ -246,7 +246,7 @@ describe('addWorktree', () => {
   it('reports a directory outside git', async () => {
     const plain = path.join(TMP, `plain${n++}`);
     fs.mkdirSync(plain);
-    await rejects(addWorktree(plain, 'x', undefined, o), 'not-a-repo', /not inside a git worktree/);
+    await rejects(addWorktree(plain, 'x', undefined, o), 'not-a-repo', /is not in a git repository: run git init/);
     await rejects(addWorktree(path.join(plain, 'missing'), 'x', undefined, o), 'not-a-repo', /not a directory/);
   });
 
