@@ -81,7 +81,7 @@ end
 function M._define_commands()
   vim.api.nvim_create_user_command('ClaudeCodeWorktree', function(o)
     -- Remote functions are defined on first call (FuncUndefined): exists() cannot tell.
-    local ok, err = pcall(vim.fn.ClaudeWorktreesWorktree, o.fargs, o.bang)
+    local ok, err = pcall(vim.fn.ClaudeWorktreesWorktree, o.fargs, o.bang, M.context())
     if not ok then
       local msg = tostring(err)
       if msg:find('E117') then

@@ -130,9 +130,22 @@ export class App {
     });
   }
 
-  /** Where the user is, asked while Neovim still waits on the command (no race with later input). */
-  async context(): Promise<Context> {
-    const c = rec(await this.bridge.call('claude_worktrees', 'context'), 'context');
+  /**
+   * Where the user is. Commands get it evaluated by Neovim as they run (their `eval`): asking
+   * afterwards would race with our own requests still queued in Neovim (a terminal opened for an
+   * earlier :ClaudeCode moves the focus), and a command would act on the wrong worktree.
+   */
+  async context(given?: unknown): Promise<Context> {
+    return App.contextOf(given ?? (await this.bridge.call('claude_worktrees', 'context')));
+  }
+
+  /** A context table from Lua, checked; what a command got as its last argument, if it is one. */
+  static isContext(v: unknown): boolean {
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as Record<string, unknown>).cwd === 'string';
+  }
+
+  private static contextOf(raw: unknown): Context {
+    const c = rec(raw, 'context');
     return {
       file: optStr(c.file) ?? '',
       cwd: str(c.cwd, 'cwd'),

@@ -20,7 +20,9 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   const command = (what: string, fn: (ctx: Context, ...a: unknown[]) => Promise<void>) => async (...a: unknown[]) => {
     try {
       await app.init();
-      const ctx = await app.context();
+      // The context comes last (CONTEXT_EVAL); a manifest written before it had none.
+      const given = a.length > 0 && App.isContext(a[a.length - 1]) ? a.pop() : undefined;
+      const ctx = await app.context(given);
       fn(ctx, ...a).catch((err) => app.report(what, err));
     } catch (err) {
       app.report(what, err);
@@ -28,27 +30,38 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
     return null;
   };
   /** For commands that only print what Node already knows: done before Neovim goes on, so the output is part of the command (`:redir`, execute(), a multi-line list that belongs to it). */
-  const printing = (what: string, fn: (ctx: Context) => Promise<void>) => async () => {
+  const printing = (what: string, fn: (ctx: Context) => Promise<void>) => async (...a: unknown[]) => {
     try {
       await app.init();
-      await fn(await app.context());
+      await fn(await app.context(a.find((x) => App.isContext(x))));
     } catch (err) {
       app.report(what, err);
     }
     return null;
   };
 
-  plugin.registerCommand('ClaudeCode', command(':ClaudeCode', (c, a) => app.claudeCode(c, a)), { nargs: '*', sync: true });
-  plugin.registerCommand('ClaudeCodeList', printing(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
-  plugin.registerCommand('ClaudeCodeSwitch', command(':ClaudeCodeSwitch', (c, a) => app.switchTo(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
-  plugin.registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
-  plugin.registerCommand('ClaudeCodeKillAll', command(':ClaudeCodeKillAll', () => app.killAll()), { sync: true });
-  plugin.registerCommand('ClaudeCodeSend', command(':ClaudeCodeSend', (c, r) => app.send(c, r)), { range: '', sync: true });
-  plugin.registerCommand('ClaudeCodeAdd', command(':ClaudeCodeAdd', (c, a) => app.add(c, a)), { nargs: '+', complete: 'file', sync: true });
-  plugin.registerCommand('ClaudeCodeDiffAccept', command(':ClaudeCodeDiffAccept', (c) => app.diffDecide(c, 'accept')), { sync: true });
-  plugin.registerCommand('ClaudeCodeDiffDeny', command(':ClaudeCodeDiffDeny', (c) => app.diffDecide(c, 'reject')), { sync: true });
-  plugin.registerCommand('ClaudeCodeNext', command(':ClaudeCodeNext', (c) => app.next(c)), { sync: true });
-  plugin.registerCommand('ClaudeCodeStatus', command(':ClaudeCodeStatus', (c) => app.status(c)), { sync: true });
+  /**
+   * Commands carry the context Neovim evaluates as they run (remote#define passes `eval` as the
+   * last argument); node-client's registerCommand drops that option, so it is set on the spec.
+   */
+  const CONTEXT_EVAL = `luaeval("require('claude_worktrees').context()")`;
+  const registerCommand = (name: string, fn: (...a: unknown[]) => Promise<null>, opts: Parameters<NvimPlugin['registerCommand']>[2]) => {
+    plugin.registerCommand(name, fn, opts);
+    const spec = plugin.commands[name]?.spec as { opts?: Record<string, unknown> } | undefined;
+    if (spec?.opts) spec.opts.eval = CONTEXT_EVAL;
+  };
+
+  registerCommand('ClaudeCode', command(':ClaudeCode', (c, a) => app.claudeCode(c, a)), { nargs: '*', sync: true });
+  registerCommand('ClaudeCodeList', printing(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
+  registerCommand('ClaudeCodeSwitch', command(':ClaudeCodeSwitch', (c, a) => app.switchTo(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
+  registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
+  registerCommand('ClaudeCodeKillAll', command(':ClaudeCodeKillAll', () => app.killAll()), { sync: true });
+  registerCommand('ClaudeCodeSend', command(':ClaudeCodeSend', (c, r) => app.send(c, r)), { range: '', sync: true });
+  registerCommand('ClaudeCodeAdd', command(':ClaudeCodeAdd', (c, a) => app.add(c, a)), { nargs: '+', complete: 'file', sync: true });
+  registerCommand('ClaudeCodeDiffAccept', command(':ClaudeCodeDiffAccept', (c) => app.diffDecide(c, 'accept')), { sync: true });
+  registerCommand('ClaudeCodeDiffDeny', command(':ClaudeCodeDiffDeny', (c) => app.diffDecide(c, 'reject')), { sync: true });
+  registerCommand('ClaudeCodeNext', command(':ClaudeCodeNext', (c) => app.next(c)), { sync: true });
+  registerCommand('ClaudeCodeStatus', command(':ClaudeCodeStatus', (c) => app.status(c)), { sync: true });
 
   // Events from the Lua side (selection, diff decisions, terminal exits), sent by rpcnotify.
   plugin.registerFunction('ClaudeWorktreesEvent', (args: unknown) => {
@@ -60,11 +73,9 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   }, { sync: false });
 
   // :ClaudeCodeWorktree is defined in Lua (it needs `!`, which remote commands lose) and calls
-  // this with (args, bang). Sync while the context is read, like the commands.
-  plugin.registerFunction('ClaudeWorktreesWorktree', command(':ClaudeCodeWorktree', (c, args) => {
-    const [rawArgs, bang] = Array.isArray(args) ? args : [];
-    return app.worktree(c, rawArgs, bang === true || bang === 1);
-  }), { sync: true });
+  // this with (args, bang, context). Sync while the context is read, like the commands.
+  const worktree = command(':ClaudeCodeWorktree', (c, rawArgs, bang) => app.worktree(c, rawArgs, bang === true || bang === 1));
+  plugin.registerFunction('ClaudeWorktreesWorktree', (args: unknown) => worktree(...(Array.isArray(args) ? args : [])), { sync: true });
 
   // A barrier for tests and the bench: returns once every event Lua sent before it is applied
   // (events and this request travel in order on the same channel).
