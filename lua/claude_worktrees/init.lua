@@ -12,6 +12,7 @@ local defaults = {
   },
   selection_debounce_ms = 50,
   log_level = 'info',
+  extra_roots = {},          -- directories besides its worktree every claude's tools may touch
 }
 
 M.config = vim.deepcopy(defaults)
@@ -44,6 +45,13 @@ local function validate(opts)
   if opts.log_level ~= nil and not ({ debug = true, info = true, warn = true, error = true })[opts.log_level] then
     error("claude_worktrees: log_level must be 'debug', 'info', 'warn' or 'error'")
   end
+  if opts.extra_roots ~= nil then
+    local ok = type(opts.extra_roots) == 'table'
+    for _, r in ipairs(ok and opts.extra_roots or {}) do
+      if type(r) ~= 'string' or (r:sub(1, 1) ~= '/' and r:sub(1, 2) ~= '~/') then ok = false end
+    end
+    if not ok then error("claude_worktrees: extra_roots must be a list of absolute directory paths (or '~/...')") end
+  end
   if opts.port_range ~= nil then
     local r = opts.port_range
     if type(r) ~= 'table' or type(r[1]) ~= 'number' or type(r[2]) ~= 'number' or r[1] > r[2] or r[1] < 1 or r[2] > 65535 then
@@ -57,6 +65,9 @@ function M.setup(opts)
   opts = opts or {}
   validate(opts)
   M.config = merge(vim.deepcopy(defaults), opts)
+  M.config.extra_roots = vim.tbl_map(function(r)
+    return r:sub(1, 2) == '~/' and (vim.loop.os_homedir() .. r:sub(2)) or r
+  end, M.config.extra_roots)
   -- The shared Node host needs the `neovim` npm package; use the copy bundled with this
   -- plugin when the user has none configured.
   if vim.g.node_host_prog == nil and vim.fn.executable('neovim-node-host') == 0 then

@@ -232,3 +232,32 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(await modified(other)).toBe(true);
   });
 });
+
+describe.each(nvimBins())('extra_roots (%s)', (bin) => {
+  let t: TestNvim | undefined;
+  let repo: ReturnType<typeof makeRepoWithWorktree> | undefined;
+  afterEach(async () => {
+    await t?.quit();
+    if (repo) rmDir(repo.base);
+  });
+
+  it("a directory in extra_roots is open to the tools (claude's /add-dir); everything else outside stays refused", async () => {
+    repo = makeRepoWithWorktree();
+    const extra = path.join(repo.base, 'shared-notes');
+    fs.mkdirSync(extra);
+    fs.writeFileSync(path.join(extra, 'notes.md'), 'notes\n');
+    fs.writeFileSync(path.join(repo.base, 'secret.txt'), 'secret\n');
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, extra_roots = { ${JSON.stringify(extra)} } })`);
+    const client = await openInstanceClient(t, `${repo.a}/hello.txt`);
+    try {
+      const [opened] = await client.call('openFile', { filePath: path.join(extra, 'notes.md') });
+      expect(opened).toContain('notes.md');
+      const r = await client.request('tools/call', { name: 'openFile', arguments: { filePath: path.join(repo.base, 'secret.txt') } });
+      expect((r.error as { message: string }).message).toMatch(/outside this instance's worktree.*extra_roots/);
+    } finally {
+      client.close();
+    }
+    const err = await t.lua<string>(`local ok, e = pcall(require('claude_worktrees').setup, { extra_roots = { 'relative/dir' } }) return tostring(e)`);
+    expect(err).toContain('extra_roots must be a list of absolute directory paths');
+  }, 30_000);
+});
