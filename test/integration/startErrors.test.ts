@@ -84,9 +84,7 @@ describe.each(nvimBins())('start failures through :ClaudeCode (%s)', (bin) => {
   });
 
   const start = async (extra = '') => {
-    // cmdheight: a two-line error message must not leave Neovim at a hit-enter prompt (it would block the test's RPC).
-    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }${extra} }) ${CAPTURE_NOTIFY_LUA}
-      vim.o.cmdheight = 12`);
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }${extra} }) ${CAPTURE_NOTIFY_LUA}`);
     return t;
   };
   const claudeCodeIn = async (tt: TestNvim, file: string) => {
@@ -128,6 +126,33 @@ describe.each(nvimBins())('start failures through :ClaudeCode (%s)', (bin) => {
     expect(await instances(tt)).toEqual([]);
     expect(listeningPorts(hostPid(tt))).toEqual([]);
     expect(fs.readFileSync(tt.lockDir, 'utf8')).toBe('a file');
+  });
+
+  it('a lock dir that cannot be written: one message saying what to do; the running instance is untouched', async () => {
+    const tt = await start();
+    const b = await startB(tt);
+    undo.push(makeUnwritable(tt.lockDir));
+    const before = listeningPorts(hostPid(tt));
+    await claudeCodeIn(tt, path.join(repo.a, 'hello.txt'));
+    const note = await oneNote(tt, /cannot write the lock file/);
+    expect(note).toContain(`cannot write the lock file in ${tt.lockDir}: permission denied`);
+    expect(note).toMatch(/chmod u\+rwx|CLAUDE_CONFIG_DIR/);
+    expect(listeningPorts(hostPid(tt))).toEqual(before);
+    await stillWorks(tt, b);
+    expect(await tt.lua<boolean>('return vim.api.nvim_get_mode().blocking')).toBe(false);
+  });
+
+  it('no free port in port_range: one message naming the range; the instance holding it is untouched', async () => {
+    const lo = await freePortPair();
+    const tt = await start(`, port_range = { ${lo}, ${lo} }`);
+    const b = await startB(tt);
+    expect(b.port).toBe(lo);
+    await claudeCodeIn(tt, path.join(repo.a, 'hello.txt'));
+    const note = await oneNote(tt, /no free port/);
+    expect(note).toContain(`no free port in ${lo}-${lo} (port_range`);
+    expect(note).toMatch(/widen port_range/);
+    expect(listeningPorts(hostPid(tt))).toEqual([lo]);
+    await stillWorks(tt, b);
   });
 
   it('CLAUDE_CONFIG_DIR pointing at a missing dir: created 0700, the instance and its claude work', async () => {
