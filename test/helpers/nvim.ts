@@ -126,6 +126,9 @@ export async function startNvim(bin: string, cwd: string, setupLua = 'require("c
     '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile', '-c', 'runtime! plugin/rplugin.vim'],
   { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // A test that kills Neovim may still write to it before node sees the exit (a late request, quit's
+  // :qa!): EPIPE then, which must not become an uncaught error of the test. Its death shows in `exited`.
+  proc.stdin?.on('error', () => undefined);
   const nvim = attach({ proc });
   let quitting: Promise<number | null> | undefined;
   const t: TestNvim = {
@@ -139,7 +142,7 @@ export async function startNvim(bin: string, cwd: string, setupLua = 'require("c
         // before root is removed, or a late first log line makes it again.
         const kids = proc.pid ? descendants(proc.pid) : [];
         if (proc.exitCode === null && proc.signalCode === null) {
-          nvim.command('qa!').catch(() => undefined);
+          if (!proc.killed) nvim.command('qa!').catch(() => undefined);
           const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
           await exited;
           clearTimeout(timer);
