@@ -13,6 +13,7 @@ local defaults = {
   selection_debounce_ms = 50,
   log_level = 'info',
   extra_roots = {},          -- directories besides its worktree every claude's tools may touch
+  max_instances = 10,        -- the next start past this is refused, naming the ones to end
 }
 
 M.config = vim.deepcopy(defaults)
@@ -51,6 +52,12 @@ local function validate(opts)
       if type(r) ~= 'string' or (r:sub(1, 1) ~= '/' and r:sub(1, 2) ~= '~/') then ok = false end
     end
     if not ok then error("claude_worktrees: extra_roots must be a list of absolute directory paths (or '~/...')") end
+  end
+  if opts.max_instances ~= nil then
+    local m = opts.max_instances
+    if type(m) ~= 'number' or m < 1 or m ~= math.floor(m) then
+      error('claude_worktrees: max_instances must be a whole number >= 1')
+    end
   end
   if opts.port_range ~= nil then
     local r = opts.port_range
@@ -450,7 +457,12 @@ function M._attention(a)
     return false
   end
   require('claude_worktrees.util').fire('ClaudeWorktreesAttention', a)
-  require('claude_worktrees.util').notify(msg .. ' (:ClaudeCodeNext)',
+  msg = msg .. ' (:ClaudeCodeNext)'
+  -- claude's own last words, after the hint: a line too long is cut from its end.
+  if a.status == 'idle' and type(a.last_message) == 'string' and a.last_message ~= '' then
+    msg = msg .. ': ' .. a.last_message
+  end
+  require('claude_worktrees.util').notify(msg,
     a.status == 'waiting' and vim.log.levels.WARN or vim.log.levels.INFO)
   return true
 end

@@ -67,6 +67,11 @@ function M.open(spec)
     buffer = buf,
     callback = function() require('claude_worktrees')._emit({ type = 'seen', key = key }) end,
   })
+  -- ^Z in the terminal would stop claude (SIGTSTP via the pty): the instance would hang with its
+  -- server up and nothing answering. Swallowed here, with a word why.
+  vim.keymap.set('t', '<C-z>', function()
+    require('claude_worktrees.util').notify('<C-z> would suspend claude in this terminal: not sent (<C-\\><C-n> leaves terminal mode)')
+  end, { buffer = buf, desc = 'claude-worktrees: keep claude from being suspended' })
   M.decorate(win, spec.name)
   vim.cmd('startinsert')
   local pid = vim.fn.jobpid(job)

@@ -18,6 +18,8 @@ export function claudeEnv(
   Object.assign(env, extra);
   env.CLAUDE_CODE_SSE_PORT = String(port);
   env.ENABLE_IDE_INTEGRATION = 'true';
+  // Connect to this instance's IDE at start, also where the user's config would not.
+  env.CLAUDE_CODE_AUTO_CONNECT_IDE = 'true';
   env.FORCE_CODE_TERMINAL = 'true';
   // Keep the entries of both spellings: either may be the one a user set.
   const noProxy = withLoopbackNoProxy([env.no_proxy, env.NO_PROXY].filter(Boolean).join(','));

@@ -14,6 +14,8 @@ export interface ManagerOptions {
   portRange?: [number, number];
   /** Roots besides the worktree that every instance's tools may touch (config extra_roots). */
   extraRoots?: readonly string[];
+  /** At most this many live instances (config max_instances); default unlimited. */
+  maxInstances?: number;
   /** Called after every change of any instance (state push to Lua), hook-driven status included. */
   onChange(): void;
   /** Called after every status change of an instance, before onChange (e.g. to notify the user). */
@@ -65,10 +67,23 @@ export class InstanceManager {
     if (have && have.state !== 'exited') return Promise.resolve(have);
     let p = this.starting.get(root);
     if (!p) {
+      const full = this.roomError(root);
+      if (full) return Promise.reject(full);
       p = this.create(root, have?.branch || branch, have).finally(() => this.starting.delete(root));
       this.starting.set(root, p);
     }
     return p;
+  }
+
+  /** Refuses a new instance past max_instances, naming the ones that could be ended. */
+  private roomError(root: string): Error | null {
+    const max = this.o.maxInstances;
+    if (max === undefined) return null;
+    const live = this.list().filter((i) => i.state !== 'exited' && i.root !== root);
+    const pending = [...this.starting.keys()].filter((r) => r !== root && !this.byRoot.has(r)).length;
+    if (live.length + pending < max) return null;
+    return new Error(`max_instances (${max}) reached: end one first with :ClaudeCodeKill <name> `
+      + `(running: ${live.map((i) => i.name).join(', ')}), or raise max_instances in setup()`);
   }
 
   private async create(root: string, branch: string, prev?: Instance): Promise<Instance> {

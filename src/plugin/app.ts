@@ -14,7 +14,7 @@ import { worktreeOf } from '../git/worktree';
 import { worktreeCommand } from './worktreeCommand';
 import { claudeArgv, claudeEnv } from '../claude/env';
 import { FileLogger, type Logger } from '../util/log';
-import { parseConfig, type Config } from './config';
+import { DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
 import { isInside } from '../util/uri';
 
 type Nvim = NvimPlugin['nvim'];
@@ -57,7 +57,7 @@ export class App {
   readonly editorState = new EditorState();
   private manager!: InstanceManager;
   private editors = new Map<string, NvimEditor>();
-  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [] };
+  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [], maxInstances: DEFAULT_MAX_INSTANCES };
   private log: Logger;
   private logDir = '';
   private ready: Promise<void> | null = null;
@@ -94,6 +94,7 @@ export class App {
       ideName: (name, branch) => `Neovim (${name}${branch ? '@' + branch : ''})`,
       portRange: this.config.portRange,
       extraRoots: this.config.extraRoots,
+      maxInstances: this.config.maxInstances,
       onChange: () => this.pushState(),
       onStatus: (inst, change) => this.statusChanged(inst, change),
       onHook: (inst, ev) => this.afterHook(inst, ev),
@@ -211,7 +212,7 @@ export class App {
     const full = claudeEnv(inst.server.port, process.env, this.config.env);
     // termopen merges env into Neovim's own: pass only what we set.
     const env: Record<string, string> = { ...this.config.env, ...hooked.env };
-    for (const k of ['CLAUDE_CODE_SSE_PORT', 'ENABLE_IDE_INTEGRATION', 'FORCE_CODE_TERMINAL', 'no_proxy', 'NO_PROXY']) {
+    for (const k of ['CLAUDE_CODE_SSE_PORT', 'ENABLE_IDE_INTEGRATION', 'CLAUDE_CODE_AUTO_CONNECT_IDE', 'FORCE_CODE_TERMINAL', 'no_proxy', 'NO_PROXY']) {
       env[k] = full[k];
     }
     const r = rec(await this.bridge.call('claude_worktrees.terminal', 'open', {
@@ -349,6 +350,7 @@ export class App {
     if (!waiting && !finished) return;
     this.bridge.call('claude_worktrees', '_attention', {
       name: inst.name, root: inst.root, status: next.status, waiting_for: next.waitingFor ?? '',
+      last_message: change.lastMessage ?? '',
     }).catch((e) => this.log.warn('attention failed', e));
   }
 

@@ -13,7 +13,11 @@ export interface Config {
   portRange?: [number, number];
   /** Absolute roots besides each worktree that the IDE tools may touch (claude's /add-dir). */
   extraRoots: string[];
+  /** How many instances may run at once (max_instances); the next start is refused. */
+  maxInstances: number;
 }
+
+export const DEFAULT_MAX_INSTANCES = 10;
 
 /** setup()'s options from Lua; anything malformed falls back to its default. */
 export function parseConfig(v: unknown): Config {
@@ -28,5 +32,7 @@ export function parseConfig(v: unknown): Config {
   const worktreeDir = typeof c.worktree_dir === 'string' && c.worktree_dir !== '' ? c.worktree_dir : undefined;
   const extraRoots = Array.isArray(c.extra_roots)
     ? c.extra_roots.filter((x): x is string => typeof x === 'string' && path.isAbsolute(x)) : [];
-  return { cmd, env, portRange, worktreeDir, extraRoots, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
+  const mi = c.max_instances;
+  const maxInstances = typeof mi === 'number' && Number.isInteger(mi) && mi >= 1 ? mi : DEFAULT_MAX_INSTANCES;
+  return { cmd, env, portRange, worktreeDir, extraRoots, maxInstances, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
 }

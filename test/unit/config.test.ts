@@ -10,18 +10,19 @@ describe('parseConfig (setup options after RPC)', () => {
   it('takes well-formed options', () => {
     delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
     expect(parseConfig({
-      cmd: ['claude', '--model', 'x'], env: { A: '1' }, port_range: [4000, 4010], log_level: 'debug', worktree_dir: '~/wt',
-    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [] });
+      cmd: ['claude', '--model', 'x'], env: { A: '1' }, port_range: [4000, 4010], log_level: 'debug', worktree_dir: '~/wt', max_instances: 3,
+    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [], maxInstances: 3 });
   });
 
   it('falls back to defaults for anything malformed, never throws', () => {
     delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
-    for (const bad of [null, 42, 'x', [], { cmd: [1, 2], env: { A: 1, B: 'ok' }, port_range: ['a'], log_level: 'loud', worktree_dir: 7 }]) {
+    for (const bad of [null, 42, 'x', [], { cmd: [1, 2], env: { A: 1, B: 'ok' }, port_range: ['a'], log_level: 'loud', worktree_dir: 7, max_instances: 0.5 }]) {
       const c = parseConfig(bad);
       expect(c.cmd).toBe('claude');
       expect(c.portRange).toBeUndefined();
       expect(c.logLevel).toBe('info');
       expect(c.worktreeDir).toBeUndefined();
+      expect(c.maxInstances).toBe(10);
     }
     expect(parseConfig({ env: { A: 1, B: 'ok' } }).env).toEqual({ B: 'ok' });
   });

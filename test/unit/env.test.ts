@@ -5,6 +5,7 @@ describe('claudeEnv', () => {
     const env = claudeEnv(45678, { PATH: '/bin', HOME: '/home/u', UNDEF: undefined });
     expect(env.CLAUDE_CODE_SSE_PORT).toBe('45678');
     expect(env.ENABLE_IDE_INTEGRATION).toBe('true');
+    expect(env.CLAUDE_CODE_AUTO_CONNECT_IDE).toBe('true');
     expect(env.FORCE_CODE_TERMINAL).toBe('true');
     expect(env.PATH).toBe('/bin');
     expect(env.HOME).toBe('/home/u');
