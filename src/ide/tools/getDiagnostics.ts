@@ -1,5 +1,5 @@
 import { optString } from '../args';
-import type { FileDiagnostics } from '../editor';
+import type { FileDiagnostics, Severity } from '../editor';
 import type { PathScope } from '../scope';
 import { jsonOnce, whenReady, type Tool } from '../tool';
 import { uriOrPathToPath } from '../../util/uri';
@@ -25,15 +25,63 @@ export const getDiagnostics: Tool = {
   call(args, ctx) {
     const uri = optString(args, 'uri');
     const file = uri ? ctx.scope.resolve(uriOrPathToPath(uri, ctx.workspaceFolder), 'uri') : undefined;
-    return whenReady(ctx.editor.getDiagnostics(file), (d) => jsonOnce(file === undefined ? inScope(d, ctx.scope) : d));
+    return whenReady(ctx.editor.getDiagnostics(file), (d) => jsonOnce(file === undefined ? inScope(d, ctx.scope) : capped(d)));
   },
 };
+
+/**
+ * At most this many diagnostics in one answer, most severe first: thousands of LSP warnings would
+ * fill claude's context and stall it, and the errors are what it needs.
+ */
+export const MAX_DIAGNOSTICS = 500;
+
+const RANK: Record<Severity, number> = { Error: 0, Warning: 1, Info: 2, Hint: 3 };
+
+/** The MAX_DIAGNOSTICS most severe entries (files and diagnostics keep their order). */
+export function capDiagnostics(all: FileDiagnostics[], max = MAX_DIAGNOSTICS): FileDiagnostics[] {
+  let total = 0;
+  for (const f of all) total += f.diagnostics.length;
+  if (total <= max) return all;
+  // The severity that fills the cap, and how many of it still fit.
+  const per = [0, 0, 0, 0];
+  for (const f of all) for (const d of f.diagnostics) per[RANK[d.severity] ?? 3]++;
+  let cut = 0;
+  let room = max;
+  while (cut < 3 && per[cut] <= room) room -= per[cut++];
+  const out: FileDiagnostics[] = [];
+  for (const f of all) {
+    const kept = f.diagnostics.filter((d) => {
+      const r = RANK[d.severity] ?? 3;
+      if (r < cut) return true;
+      if (r !== cut || room === 0) return false;
+      room--;
+      return true;
+    });
+    if (kept.length) out.push({ uri: f.uri, diagnostics: kept });
+  }
+  return out;
+}
+
+const cappedOf = new WeakMap<object, FileDiagnostics[]>();
+
+/** capDiagnostics, once per frozen snapshot (so the answer is still serialized only once). */
+function capped(all: FileDiagnostics[]): FileDiagnostics[] {
+  if (!Object.isFrozen(all)) return capDiagnostics(all);
+  let out = cappedOf.get(all);
+  if (!out) {
+    const c = capDiagnostics(all);
+    out = c === all ? all : (Object.freeze(c) as FileDiagnostics[]);
+    cappedOf.set(all, out);
+  }
+  return out;
+}
 
 const filtered = new WeakMap<PathScope, WeakMap<object, FileDiagnostics[]>>();
 
 /**
- * The entries of a sweep inside scope. A frozen answer (the editor's snapshot) is filtered once
- * per scope and snapshot, and the result frozen too, so it is still serialized only once.
+ * The entries of a sweep inside scope, capped. A frozen answer (the editor's snapshot) is
+ * filtered once per scope and snapshot, and the result frozen too, so it is still serialized
+ * only once.
  */
 function inScope(all: FileDiagnostics[], scope: PathScope): FileDiagnostics[] {
   const frozen = Object.isFrozen(all);
@@ -42,8 +90,8 @@ function inScope(all: FileDiagnostics[], scope: PathScope): FileDiagnostics[] {
     const hit = perScope?.get(all);
     if (hit) return hit;
   }
-  const kept = all.filter((d) => scope.contains(uriOrPathToPath(d.uri)));
-  const out = kept.length === all.length ? all : frozen ? Object.freeze(kept) as FileDiagnostics[] : kept;
+  const kept = capDiagnostics(all.filter((d) => scope.contains(uriOrPathToPath(d.uri))));
+  const out = kept.length === all.length && kept.every((k, i) => k === all[i]) ? all : frozen ? Object.freeze(kept) as FileDiagnostics[] : kept;
   if (frozen) {
     if (!perScope) filtered.set(scope, perScope = new WeakMap());
     perScope.set(all, out);
