@@ -61,6 +61,8 @@ export interface HookEvent {
   source?: string;
   /** SessionEnd: clear | resume | logout | prompt_input_exit | other | ... */
   reason?: string;
+  /** Stop: the first non-empty line of last_assistant_message (at most 200 characters). */
+  lastMessage?: string;
   /** When the request arrived (epoch ms, sub-ms precision, performance clock). */
   receivedAt: number;
 }
@@ -73,6 +75,15 @@ function optString(v: unknown, max = 256): string | undefined {
 }
 
 /** The validated event, or null when the body is not a hook input we can use. */
+/** What a "done" notice can show of claude's last message: one line, bounded, no control characters. */
+function firstLine(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const head = v.slice(0, 4096);
+  const line = head.split('\n').map((l) => l.replace(/[\u0000-\u001f\u007f]/g, ' ').trim()).find((l) => l !== '');
+  if (!line) return undefined;
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
 export function parseHookEvent(body: unknown, receivedAt: number): HookEvent | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
@@ -92,6 +103,7 @@ export function parseHookEvent(body: unknown, receivedAt: number): HookEvent | n
     notificationType: optString(b.notification_type, 64),
     source: optString(b.source, 64),
     reason: optString(b.reason, 64),
+    lastMessage: firstLine(b.last_assistant_message),
     receivedAt,
   };
   for (const k of Object.keys(ev) as Array<keyof HookEvent>) if (ev[k] === undefined) delete ev[k];

@@ -19,6 +19,8 @@ export interface StatusChange {
   next: Readonly<StatusState>;
   /** For a hook: milliseconds from the HTTP request's arrival to this change. */
   latencyMs?: number;
+  /** Stop: the first line of claude's last message (for the "finished" notice). */
+  lastMessage?: string;
 }
 
 export interface InstanceOptions {
@@ -146,7 +148,7 @@ export class Instance {
   /** A hook event from this instance's server. True when the status changed. */
   applyHook(ev: HookEvent): boolean {
     if (ev.transcriptPath) this.transcriptPath = ev.transcriptPath;
-    return this.move({ kind: 'hook', event: ev }, ev.event, ev.receivedAt);
+    return this.move({ kind: 'hook', event: ev }, ev.event, ev.receivedAt, ev.lastMessage);
   }
 
   /** The user looked at the finished turn (the editor side calls this). True when it changed. */
@@ -160,7 +162,7 @@ export class Instance {
     this.tail = null;
   }
 
-  private move(input: StatusInput, cause: string, receivedAt?: number): boolean {
+  private move(input: StatusInput, cause: string, receivedAt?: number, lastMessage?: string): boolean {
     const prev = this.machine.state;
     const changed = this.machine.apply(input);
     const next = this.machine.state;
@@ -172,7 +174,7 @@ export class Instance {
           + (latencyMs === undefined ? '' : ` in ${latencyMs.toFixed(2)} ms`));
       }
       try {
-        this.opts.onStatus?.({ cause, prev, next, latencyMs });
+        this.opts.onStatus?.({ cause, prev, next, latencyMs, ...(lastMessage ? { lastMessage } : {}) });
       } catch (err) {
         this.log.error('status listener threw', err);
       }

@@ -199,8 +199,8 @@ if (BIN) {
         }
         // The permission prompt is announced even in plain sight; the finished turn, on screen, is not.
         expect(rec.attention).toEqual([
-          { name: 'proj', root, status: 'waiting', waiting_for: 'permission', raised: true },
-          { name: 'proj', root, status: 'idle', waiting_for: '', raised: false },
+          { name: 'proj', root, status: 'waiting', waiting_for: 'permission', last_message: '', raised: true },
+          { name: 'proj', root, status: 'idle', waiting_for: '', last_message: expect.any(String), raised: false },
         ]);
         expect(rec.notes).toEqual(['claude-worktrees: proj is waiting for permission to use a tool (:ClaudeCodeNext)']);
 
@@ -360,7 +360,8 @@ if (BIN) {
         expect((await windows()).sort()).toEqual([fileA, `terminal of ${repo.a}`].sort());
         await rig.send(repo.b, '\r');
         await waitTurn(repo.b, mark);
-        expect((await rig.statusRecord(mark)).notes).toEqual(['claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext)']);
+        // The notice carries the first line of claude's last message (the Stop hook's last_assistant_message).
+        expect((await rig.statusRecord(mark)).notes).toEqual(['claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext): B finished out of sight.']);
         expect((await rig.instances()).find((i) => i.root === repo.b)).toMatchObject({ status: 'idle', unseen: true });
 
         // As the notice says, :ClaudeCodeNext brings B's terminal back, with the finished turn.
@@ -379,10 +380,10 @@ if (BIN) {
         // Node asks Lua before it pushes the state that shows the turn over: both answers are in.
         const rec = await rig.statusRecord(mark);
         expect(rec.attention).toEqual([
-          { name: 'proj-feat', root: repo.b, status: 'idle', waiting_for: '', raised: true },
-          { name: 'proj', root: repo.a, status: 'idle', waiting_for: '', raised: false },
+          { name: 'proj-feat', root: repo.b, status: 'idle', waiting_for: '', last_message: 'B finished out of sight.', raised: true },
+          { name: 'proj', root: repo.a, status: 'idle', waiting_for: '', last_message: 'A finished in sight.', raised: false },
         ]);
-        expect(rec.notes).toEqual(['claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext)']);
+        expect(rec.notes).toEqual(['claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext): B finished out of sight.']);
         expect(NvimCli.statusTrail(rec, repo.b)).toEqual(['busy', 'idle']);
         if (await hasEventData(rig)) {
           expect(rec.events.map((e) => `${e.name}: ${e.previous} -> ${e.status}`)).toEqual([

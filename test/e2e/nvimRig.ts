@@ -67,6 +67,8 @@ export interface AttentionCall {
   root: string;
   status: string;
   waiting_for: string;
+  /** The first line of claude's last message (Stop), '' otherwise. */
+  last_message: string;
   raised: boolean;
 }
 
@@ -198,7 +200,7 @@ export class NvimCli {
       cw._attention = function(a, ...)
         local raised = attention(a, ...)
         table.insert(rec.attention, { name = a.name, root = a.root, status = a.status,
-          waiting_for = a.waiting_for, raised = raised })
+          waiting_for = a.waiting_for, last_message = a.last_message, raised = raised })
         return raised
       end`);
   }

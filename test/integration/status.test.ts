@@ -81,10 +81,12 @@ describe.each(nvimBins())('live status, attention, statusline and reloads (%s)',
     expect(await t.lua(`return require('claude_worktrees').statusline({ highlights = false })`)).toBe('proj starting +1 waiting');
 
     await hook(repo.b, 'PostToolUse', { session_id: 'b-session', tool_name: 'Bash' });
-    await hook(repo.b, 'Stop', { session_id: 'b-session' });
+    await hook(repo.b, 'Stop', { session_id: 'b-session', last_assistant_message: '\n\n  Done: tests pass.\u001b[31m\nSecond line' });
     await waitFor(async () => (await inst(repo.b))?.status === 'idle', 'B idle');
     expect((await inst(repo.b))!.unseen).toBe(true);
-    await waitFor(async () => (await notes()).some((n) => n.includes('proj-feat finished its turn')), 'finished notice (B hidden)');
+    // The first line of claude's last message, control characters blanked.
+    const done = await waitFor(async () => (await notes()).find((n) => n.includes('proj-feat finished its turn')), 'finished notice (B hidden)');
+    expect(done).toBe('claude-worktrees: proj-feat finished its turn (:ClaudeCodeNext): Done: tests pass. [31m');
 
     // A finishes in plain sight: no notice for it.
     await hook(repo.a, 'UserPromptSubmit');
