@@ -14,6 +14,7 @@ local defaults = {
   log_level = 'info',
   extra_roots = {},          -- directories besides its worktree every claude's tools may touch
   max_instances = 10,        -- the next start past this is refused, naming the ones to end
+  auto_resume = true,        -- :ClaudeCode resumes the worktree's last session (:ClaudeCode! starts fresh)
 }
 
 M.config = vim.deepcopy(defaults)
@@ -52,6 +53,9 @@ local function validate(opts)
       if type(r) ~= 'string' or (r:sub(1, 1) ~= '/' and r:sub(1, 2) ~= '~/') then ok = false end
     end
     if not ok then error("claude_worktrees: extra_roots must be a list of absolute directory paths (or '~/...')") end
+  end
+  if opts.auto_resume ~= nil and type(opts.auto_resume) ~= 'boolean' then
+    error('claude_worktrees: auto_resume must be true or false')
   end
   if opts.max_instances ~= nil then
     local m = opts.max_instances
@@ -200,8 +204,15 @@ function M._attach(chan, method, sync_method)
   M._host_pid = okp and hpid or nil
   M._watch_host()
   M._track()
-  return { config = M.config, log_dir = M.log_dir(), pid = vim.fn.getpid(),
+  return { config = M.config, log_dir = M.log_dir(), state_dir = M.state_dir(), pid = vim.fn.getpid(),
     state = require('claude_worktrees.state').snapshot() }
+end
+
+--- Where the plugin keeps what must survive a restart (each worktree's session).
+function M.state_dir()
+  local ok, dir = pcall(vim.fn.stdpath, 'state')
+  if not ok or type(dir) ~= 'string' then dir = vim.fn.stdpath('data') end
+  return dir .. '/claude-worktrees'
 end
 
 function M.log_dir()

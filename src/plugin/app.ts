@@ -15,6 +15,7 @@ import { worktreeCommand } from './worktreeCommand';
 import { claudeArgv, claudeEnv } from '../claude/env';
 import { FileLogger, type Logger } from '../util/log';
 import { DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
+import { claudeConfigDir, planSession, SessionStore, transcriptExists } from '../instances/sessionStore';
 import { isInside } from '../util/uri';
 
 type Nvim = NvimPlugin['nvim'];
@@ -57,12 +58,15 @@ export class App {
   readonly editorState = new EditorState();
   private manager!: InstanceManager;
   private editors = new Map<string, NvimEditor>();
-  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [], maxInstances: DEFAULT_MAX_INSTANCES };
+  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [], maxInstances: DEFAULT_MAX_INSTANCES, autoResume: true };
   private log: Logger;
   private logDir = '';
   private ready: Promise<void> | null = null;
   private pushQueued = false;
   private launching = new Map<string, Promise<void>>();
+  private mentionQueue: Promise<unknown> = Promise.resolve();
+  /** Each worktree's session on disk (null until attached). */
+  private sessions: SessionStore | null = null;
   private reloadQueued = new Set<string>();
 
   constructor(private readonly nvim: Nvim, private readonly method: string, private readonly syncMethod: string) {
@@ -85,6 +89,8 @@ export class App {
     this.editorState.apply(info.state);
     this.config = parseConfig(info.config);
     this.logDir = str(info.log_dir, 'log_dir');
+    const stateDir = optStr(info.state_dir);
+    if (stateDir) this.sessions = new SessionStore(path.join(stateDir, 'sessions'));
     this.log = new FileLogger(path.join(this.logDir, 'claude-worktrees.log'), 'claude-worktrees', this.config.logLevel);
     this.log.info(`attached on channel ${chan} (node ${process.version}, pid ${process.pid})`);
     this.log.debug('config', { ...this.config, env: Object.keys(this.config.env) });
@@ -181,11 +187,16 @@ export class App {
 
   // ---- commands -------------------------------------------------------------------------
 
-  async claudeCode(ctx: Context, rawArgs: unknown): Promise<void> {
+  /** :ClaudeCode[!]: start (resuming the worktree's session; `!` starts a fresh one) or toggle. */
+  async claudeCode(ctx: Context, rawArgs: unknown, fresh = false): Promise<void> {
     const wt = await this.worktreeFor(ctx);
+    const running = this.manager.get(wt.root);
+    if (fresh && running && running.state === 'running') {
+      throw new Error(`${running.name} is running; end it first (:ClaudeCodeKill ${running.name}) to start a fresh session there`);
+    }
     const inst = await this.manager.ensure(wt.root, wt.branch);
     if (inst.state !== 'running') {
-      await this.startClaude(inst, fargs(rawArgs));
+      await this.startClaude(inst, fargs(rawArgs), fresh);
       return;
     }
     if (this.launching.has(inst.root)) return;
@@ -193,18 +204,26 @@ export class App {
   }
 
   /** One launch per worktree at a time, however fast the commands come. */
-  private startClaude(inst: Instance, args: string[]): Promise<void> {
+  private startClaude(inst: Instance, args: string[], fresh = false): Promise<void> {
     let p = this.launching.get(inst.root);
     if (!p) {
-      p = this.launch(inst, args).finally(() => this.launching.delete(inst.root));
+      p = this.launch(inst, args, fresh).finally(() => this.launching.delete(inst.root));
       this.launching.set(inst.root, p);
     }
     return p;
   }
 
-  private async launch(inst: Instance, args: string[]): Promise<void> {
-    // Our --settings (status hooks to this instance's own server) first, then the user's args.
-    const hooked = inst.claudeLaunch(withResume(args, inst.resumeId));
+  private async launch(inst: Instance, args: string[], fresh: boolean): Promise<void> {
+    // The worktree's session: resumed when claude has a transcript of it, else a new one whose id
+    // we choose and keep before claude starts (a Neovim restart or crash can then resume it).
+    const known = inst.resumeId ?? this.sessions?.get(inst.root)?.sessionId ?? null;
+    const cfgDir = claudeConfigDir({ ...process.env, ...this.config.env });
+    const plan = planSession(args, known, fresh || !this.config.autoResume, (id) => transcriptExists(cfgDir, id));
+    if (plan.sessionId) this.keepSession(inst, plan.sessionId);
+    if (plan.resumed) this.log.info(`${inst.name}: resuming session ${plan.sessionId}`);
+    // Our --settings (status hooks to this instance's own server; resume does not restore them)
+    // first, then the session flag, then the user's args.
+    const hooked = inst.claudeLaunch([...plan.args, ...args]);
     if (!hooked.hooks) {
       this.bridge.notify(`${inst.name}: could not read the --settings you passed to claude; live status is off for this run`, 'warn');
     }
@@ -308,9 +327,18 @@ export class App {
 
   /** at_mentioned to the claude of the file's worktree; queued until it connects. */
   private async mention(ctx: Context, file: string, lineStart?: number, lineEnd?: number): Promise<void> {
-    const wt = await worktreeOf(path.dirname(file.replace(/\/$/, '')));
-    const inst = await this.manager.ensure(wt.root, wt.branch);
-    inst.server.atMention({ filePath: file, lineStart, lineEnd });
+    // Mentions reach claude in the order of their commands, however long finding each one's
+    // worktree takes (a directory's git lookup can take longer than a file's).
+    const found = worktreeOf(path.dirname(file.replace(/\/$/, '')));
+    found.catch(() => undefined); // awaited below, in turn: not an unhandled rejection meanwhile
+    const turn = this.mentionQueue.then(async () => {
+      const wt = await found;
+      const i = await this.manager.ensure(wt.root, wt.branch);
+      i.server.atMention({ filePath: file, lineStart, lineEnd });
+      return i;
+    });
+    this.mentionQueue = turn.catch(() => undefined);
+    const inst = await turn;
     if (inst.state !== 'running') await this.startClaude(inst, []);
     else if (!ctx.termRoot) await this.bridge.call('claude_worktrees.terminal', 'show', inst.root);
   }
@@ -355,7 +383,18 @@ export class App {
   }
 
   /** After claude's tools ran, buffers of files it changed on disk are reloaded (or protected). */
+  /** The session a worktree runs, on disk; a failure to write costs only the resume. */
+  private keepSession(inst: Instance, sessionId: string): void {
+    try {
+      this.sessions?.set(inst.root, sessionId);
+    } catch (err) {
+      this.log.warn(`${inst.name}: could not keep session ${sessionId} on disk`, err);
+    }
+  }
+
   private afterHook(inst: Instance, ev: HookEvent): void {
+    // The main thread's session (SessionStart after /clear or /resume names the new one).
+    if (!ev.agentId && ev.sessionId) this.keepSession(inst, ev.sessionId);
     if (ev.event !== 'PostToolUse' && ev.event !== 'Stop') return;
     if (this.reloadQueued.has(inst.root)) return;
     this.reloadQueued.add(inst.root);
@@ -493,10 +532,3 @@ export class App {
 
 }
 
-/** Resume the worktree's last session unless the user chose a session themselves. */
-export function withResume(args: string[], sessionId: string | null): string[] {
-  if (!sessionId) return args;
-  const own = ['--resume', '-r', '--continue', '-c', '--session-id', '--fork-session'];
-  if (args.some((a) => own.includes(a) || own.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)))) return args;
-  return ['--resume', sessionId, ...args];
-}

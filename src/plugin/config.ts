@@ -15,6 +15,8 @@ export interface Config {
   extraRoots: string[];
   /** How many instances may run at once (max_instances); the next start is refused. */
   maxInstances: number;
+  /** :ClaudeCode resumes the worktree's last session (auto_resume, default on). */
+  autoResume: boolean;
 }
 
 export const DEFAULT_MAX_INSTANCES = 10;
@@ -34,5 +36,6 @@ export function parseConfig(v: unknown): Config {
     ? c.extra_roots.filter((x): x is string => typeof x === 'string' && path.isAbsolute(x)) : [];
   const mi = c.max_instances;
   const maxInstances = typeof mi === 'number' && Number.isInteger(mi) && mi >= 1 ? mi : DEFAULT_MAX_INSTANCES;
-  return { cmd, env, portRange, worktreeDir, extraRoots, maxInstances, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
+  const autoResume = c.auto_resume !== false;
+  return { cmd, env, portRange, worktreeDir, extraRoots, maxInstances, autoResume, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
 }

@@ -45,13 +45,17 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
    * last argument); node-client's registerCommand drops that option, so it is set on the spec.
    */
   const CONTEXT_EVAL = `luaeval("require('claude_worktrees').context()")`;
-  const registerCommand = (name: string, fn: (...a: unknown[]) => Promise<null>, opts: Parameters<NvimPlugin['registerCommand']>[2]) => {
+  const registerCommand = (name: string, fn: (...a: unknown[]) => Promise<null>, opts: Parameters<NvimPlugin['registerCommand']>[2], bang = false) => {
     plugin.registerCommand(name, fn, opts);
     const spec = plugin.commands[name]?.spec as { opts?: Record<string, unknown> } | undefined;
-    if (spec?.opts) spec.opts.eval = CONTEXT_EVAL;
+    if (spec?.opts) {
+      spec.opts.eval = CONTEXT_EVAL;
+      // Dropped too: remote#define then passes `<q-bang> == "!"` before the eval.
+      if (bang) spec.opts.bang = '';
+    }
   };
 
-  registerCommand('ClaudeCode', command(':ClaudeCode', (c, a) => app.claudeCode(c, a)), { nargs: '*', sync: true });
+  registerCommand('ClaudeCode', command(':ClaudeCode', (c, a, bang) => app.claudeCode(c, a, bang === true || bang === 1)), { nargs: '*', sync: true }, true);
   registerCommand('ClaudeCodeList', printing(':ClaudeCodeList', (c) => app.list(c)), { sync: true });
   registerCommand('ClaudeCodeSwitch', command(':ClaudeCodeSwitch', (c, a) => app.switchTo(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
   registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });

@@ -117,8 +117,11 @@ if (typeof afterAll === 'function') {
 }
 
 /** A real `nvim --embed` with the plugin on its runtimepath and its commands registered. */
-export async function startNvim(bin: string, cwd: string, setupLua = 'require("claude_worktrees").setup({})'): Promise<TestNvim> {
-  const root = tmpDir('cw-nvim-');
+export async function startNvim(bin: string, cwd: string, setupLua = 'require("claude_worktrees").setup({})',
+  opts: { root?: string } = {}): Promise<TestNvim> {
+  // opts.root: the root (HOME, XDG dirs, CLAUDE_CONFIG_DIR) of an earlier Neovim quit with
+  // keepRoot, to play a restart on the same machine.
+  const root = opts.root ?? tmpDir('cw-nvim-');
   const env = isolatedEnv(root);
   env.NVIM_RPLUGIN_MANIFEST = manifestFor(bin);
   env.NVIM_NODE_LOG_FILE = path.join(root, 'node-host.log');

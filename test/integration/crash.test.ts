@@ -88,7 +88,11 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     expect(await portOpen(first.port)).toBe(false);
     expect(lockFiles(t.lockDir)).toEqual([]);
 
-    // :ClaudeCode again from the same worktree: a fresh claude on a fresh server resumes the session.
+    // :ClaudeCode again from the same worktree: a fresh claude on a fresh server resumes the session
+    // (claude has a transcript of it: the real CLI writes one once the session has a message).
+    const projects = path.join(t.env.CLAUDE_CONFIG_DIR!, 'projects', 'p');
+    fs.mkdirSync(projects, { recursive: true });
+    fs.writeFileSync(path.join(projects, 'sess-crash-1.jsonl'), '{}\n');
     await t.cmd('wincmd p');
     await t.cmd(`edit ${repo.a}/hello.txt`);
     await t.cmd('ClaudeCode');

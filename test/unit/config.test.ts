@@ -11,7 +11,7 @@ describe('parseConfig (setup options after RPC)', () => {
     delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
     expect(parseConfig({
       cmd: ['claude', '--model', 'x'], env: { A: '1' }, port_range: [4000, 4010], log_level: 'debug', worktree_dir: '~/wt', max_instances: 3,
-    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [], maxInstances: 3 });
+    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [], maxInstances: 3, autoResume: true });
   });
 
   it('falls back to defaults for anything malformed, never throws', () => {
@@ -23,8 +23,14 @@ describe('parseConfig (setup options after RPC)', () => {
       expect(c.logLevel).toBe('info');
       expect(c.worktreeDir).toBeUndefined();
       expect(c.maxInstances).toBe(10);
+      expect(c.autoResume).toBe(true);
     }
     expect(parseConfig({ env: { A: 1, B: 'ok' } }).env).toEqual({ B: 'ok' });
+  });
+
+  it('auto_resume is on unless set to false', () => {
+    expect(parseConfig({ auto_resume: false }).autoResume).toBe(false);
+    expect(parseConfig({ auto_resume: 'no' }).autoResume).toBe(true);
   });
 
   it('the environment overrides log_level', () => {
