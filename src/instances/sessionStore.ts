@@ -60,10 +60,13 @@ export function claudeConfigDir(env: Record<string, string | undefined>): string
   return env.CLAUDE_CONFIG_DIR || path.join(os.homedir(), '.claude');
 }
 
+/** How much of a transcript is read to find its first message (they come right after a few mode lines). */
+const HEAD_BYTES = 256 * 1024;
+
 /**
- * Has claude a transcript of this session (`<config>/projects/<project>/<id>.jsonl`)? Only
- * then can `--resume` load it: a session that never got a message has none, and resuming it
- * would make claude exit with "No conversation found".
+ * Has claude a conversation in this session's transcript (`<config>/projects/<project>/<id>.jsonl`)?
+ * Only then can `--resume` load it. The CLI writes the file at start with mode lines alone; a
+ * session that never got a message would make the resumed claude exit ("No conversation found").
  */
 export function transcriptExists(configDir: string, sessionId: string): boolean {
   const projects = path.join(configDir, 'projects');
@@ -73,13 +76,22 @@ export function transcriptExists(configDir: string, sessionId: string): boolean 
   } catch {
     return false;
   }
-  return dirs.some((d) => {
-    try {
-      return fs.statSync(path.join(projects, d, `${sessionId}.jsonl`)).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return dirs.some((d) => hasMessage(path.join(projects, d, `${sessionId}.jsonl`)));
+}
+
+function hasMessage(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const n = fs.readSync(fd, buf, 0, HEAD_BYTES, 0);
+    return /"type":"(user|assistant)"/.test(buf.toString('utf8', 0, n));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
 }
 
 const SESSION_FLAGS = ['--resume', '-r', '--continue', '-c', '--session-id', '--fork-session'];

@@ -43,7 +43,7 @@ describe.each(nvimBins())('sessions survive Neovim (%s)', (bin) => {
   const transcript = (tt: TestNvim, id: string) => {
     const dir = path.join(tt.env.CLAUDE_CONFIG_DIR!, 'projects', repo.a.replace(/[^A-Za-z0-9]/g, '-'));
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `${id}.jsonl`), '{}\n');
+    fs.writeFileSync(path.join(dir, `${id}.jsonl`), '{"type":"user","message":{"role":"user","content":"hi"}}\n');
   };
   const restart = async (extra = '') => {
     await t!.quit({ keepRoot: true });

@@ -53,11 +53,15 @@ describe('planSession', () => {
     }
     expect(choosesSession(['--model', 'opus'])).toBe(false);
   });
-  test('a transcript is looked for in every project dir of the config dir', () => {
+  test('a transcript with a message is looked for in every project dir of the config dir', () => {
     expect(transcriptExists(base, 'sess')).toBe(false);
     fs.mkdirSync(path.join(base, 'projects', '-tmp-x'), { recursive: true });
     expect(transcriptExists(base, 'sess')).toBe(false);
-    fs.writeFileSync(path.join(base, 'projects', '-tmp-x', 'sess.jsonl'), '{}\n');
+    // What the CLI writes at start, before any message: not resumable yet.
+    const f = path.join(base, 'projects', '-tmp-x', 'sess.jsonl');
+    fs.writeFileSync(f, '{"type":"mode","mode":"normal","sessionId":"sess"}\n');
+    expect(transcriptExists(base, 'sess')).toBe(false);
+    fs.appendFileSync(f, '{"parentUuid":null,"sessionId":"sess","type":"user","message":{"role":"user","content":"hi"}}\n');
     expect(transcriptExists(base, 'sess')).toBe(true);
   });
 });
