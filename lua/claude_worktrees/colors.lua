@@ -17,6 +17,8 @@ M.status_groups = {
   idle = 'ClaudeWorktreesIdle',
   exited = 'ClaudeWorktreesExited',
   unknown = 'ClaudeWorktreesUnknown',
+  restarting = 'ClaudeWorktreesRestarting',
+  crashed = 'ClaudeWorktreesCrashed',
 }
 
 local function status_links()
@@ -28,6 +30,8 @@ local function status_links()
     ClaudeWorktreesIdle = ok,
     ClaudeWorktreesExited = 'Comment',
     ClaudeWorktreesUnknown = 'NonText',
+    ClaudeWorktreesRestarting = 'DiagnosticWarn',
+    ClaudeWorktreesCrashed = 'ErrorMsg',
   }
 end
 

@@ -15,6 +15,7 @@ local defaults = {
   extra_roots = {},          -- directories besides its worktree every claude's tools may touch
   max_instances = 10,        -- the next start past this is refused, naming the ones to end
   auto_resume = true,        -- :ClaudeCode resumes the worktree's last session (:ClaudeCode! starts fresh)
+  auto_restart = true,       -- a crashed claude restarts (1, 2, 4 s), at most { max = 3, window = 60 } s
 }
 
 M.config = vim.deepcopy(defaults)
@@ -53,6 +54,15 @@ local function validate(opts)
       if type(r) ~= 'string' or (r:sub(1, 1) ~= '/' and r:sub(1, 2) ~= '~/') then ok = false end
     end
     if not ok then error("claude_worktrees: extra_roots must be a list of absolute directory paths (or '~/...')") end
+  end
+  if opts.auto_restart ~= nil and opts.auto_restart ~= true and opts.auto_restart ~= false then
+    local r = opts.auto_restart
+    local ok = type(r) == 'table'
+      and (r.max == nil or (type(r.max) == 'number' and r.max >= 1 and r.max == math.floor(r.max)))
+      and (r.window == nil or (type(r.window) == 'number' and r.window > 0))
+    if not ok then
+      error('claude_worktrees: auto_restart must be true, false or { max = <count>, window = <seconds> }')
+    end
   end
   if opts.auto_resume ~= nil and type(opts.auto_resume) ~= 'boolean' then
     error('claude_worktrees: auto_resume must be true or false')
@@ -338,15 +348,20 @@ end
 
 -- ---- status display --------------------------------------------------------------------
 
-local STATUS_WORD = { busy = 'busy', waiting = 'waiting', idle = 'idle', exited = 'exited', unknown = 'starting' }
+local STATUS_WORD = { busy = 'busy', waiting = 'waiting', idle = 'idle', exited = 'exited', unknown = 'starting',
+  restarting = 'restarting', crashed = 'crashed' }
 local STATUS_HL = {
   busy = 'ClaudeWorktreesBusy', waiting = 'ClaudeWorktreesWaiting', idle = 'ClaudeWorktreesIdle',
   exited = 'ClaudeWorktreesExited', unknown = 'ClaudeWorktreesUnknown',
+  restarting = 'ClaudeWorktreesRestarting', crashed = 'ClaudeWorktreesCrashed',
 }
 M.STATUS_HL = STATUS_HL
 
 local function status_of(i)
-  if i.state == 'exited' then return 'exited' end
+  if i.state == 'exited' then
+    if i.recovery == 'restarting' or i.recovery == 'crashed' then return i.recovery end
+    return 'exited'
+  end
   local st = i.status
   if type(st) ~= 'string' or not STATUS_WORD[st] then return 'unknown' end
   return st
@@ -358,6 +373,7 @@ local function word(i)
   local w = STATUS_WORD[st]
   if st == 'waiting' and type(i.waitingFor) == 'string' then w = 'waiting (' .. i.waitingFor .. ')' end
   if st == 'idle' and i.unseen == true then w = 'done' end
+  if st == 'crashed' and type(i.exitCode) == 'number' then w = 'crashed (' .. i.exitCode .. ')' end
   return w
 end
 M.status_word = word

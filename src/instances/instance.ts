@@ -65,7 +65,11 @@ export interface InstanceSnapshot {
   sessionId: string | null;
   /** Epoch ms of the last change of status or waitingFor. */
   statusChangedAt: number;
+  /** After a crash: 'restarting' while a restart is due, 'crashed' once the plugin gave up. */
+  recovery: Recovery | null;
 }
+
+export type Recovery = 'restarting' | 'crashed';
 
 /**
  * One worktree's Claude: its IDE server (port, token, lock file) and the claude process in its
@@ -76,6 +80,8 @@ export interface InstanceSnapshot {
 export class Instance {
   state: InstanceState = 'starting';
   exitCode: number | null = null;
+  /** See InstanceSnapshot.recovery. */
+  recovery: Recovery | null = null;
   process: OwnedProcess | null = null;
   termBuf: number | null = null;
   claudePid: number | null = null;
@@ -204,6 +210,7 @@ export class Instance {
       state: this.state,
       connected: this.connected,
       exitCode: this.exitCode,
+      recovery: this.recovery,
       startedAt: this.startedAt,
       lockPath: this.server.lockPath,
       status: this.machine.state.status,

@@ -14,7 +14,7 @@ import { worktreeOf } from '../git/worktree';
 import { worktreeCommand } from './worktreeCommand';
 import { claudeArgv, claudeEnv } from '../claude/env';
 import { FileLogger, type Logger } from '../util/log';
-import { DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
+import { DEFAULT_AUTO_RESTART, DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
 import { claudeConfigDir, planSession, SessionStore, transcriptExists } from '../instances/sessionStore';
 import { isInside } from '../util/uri';
 
@@ -41,7 +41,7 @@ export interface Context {
 
 /** busy | waiting (permission) | done (idle, turn not seen yet) | idle | exited | starting. */
 function statusLabel(s: InstanceSnapshot): string {
-  if (s.state === 'exited') return 'exited';
+  if (s.state === 'exited') return s.recovery === 'crashed' ? `crashed(${s.exitCode ?? '?'})` : s.recovery ?? 'exited';
   if (s.status === 'waiting') return s.waitingFor ? `waiting:${s.waitingFor}` : 'waiting';
   if (s.status === 'idle') return s.unseen ? 'done' : 'idle';
   if (s.status === 'unknown') return 'starting';
@@ -58,13 +58,18 @@ export class App {
   readonly editorState = new EditorState();
   private manager!: InstanceManager;
   private editors = new Map<string, NvimEditor>();
-  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [], maxInstances: DEFAULT_MAX_INSTANCES, autoResume: true };
+  private config: Config = { cmd: 'claude', env: {}, logLevel: 'info', extraRoots: [], maxInstances: DEFAULT_MAX_INSTANCES, autoResume: true,
+    autoRestart: { ...DEFAULT_AUTO_RESTART } };
   private log: Logger;
   private logDir = '';
   private ready: Promise<void> | null = null;
   private pushQueued = false;
   private launching = new Map<string, Promise<void>>();
   private mentionQueue: Promise<unknown> = Promise.resolve();
+  /** The args each worktree's claude was last started with (a crash restart uses them again). */
+  private launchArgs = new Map<string, string[]>();
+  /** When each worktree's claude was restarted after a crash (epoch ms), for the limit. */
+  private restarts = new Map<string, number[]>();
   /** Each worktree's session on disk (null until attached). */
   private sessions: SessionStore | null = null;
   private reloadQueued = new Set<string>();
@@ -223,6 +228,7 @@ export class App {
     if (plan.resumed) this.log.info(`${inst.name}: resuming session ${plan.sessionId}`);
     // Our --settings (status hooks to this instance's own server; resume does not restore them)
     // first, then the session flag, then the user's args.
+    this.launchArgs.set(inst.root, args);
     const hooked = inst.claudeLaunch([...plan.args, ...args]);
     if (!hooked.hooks) {
       this.bridge.notify(`${inst.name}: could not read the --settings you passed to claude; live status is off for this run`, 'warn');
@@ -486,12 +492,51 @@ export class App {
         if (inst.state !== 'running') return; // already ended, or a fresh instance not started yet
         const code = num(ev.code, 'code');
         this.log.info(`claude of ${inst.name} exited with ${code}`);
-        this.manager?.retire(inst, code).then(() => this.pushState(), (err) => this.log.error('retire failed', err));
+        const delay = this.restartDelay(inst, code);
+        this.manager?.retire(inst, code).then(() => {
+          this.pushState();
+          if (delay !== null) this.restartLater(inst, delay);
+        }, (err) => this.log.error('retire failed', err));
         return;
       }
       default:
         this.log.debug('unknown event', ev);
     }
+  }
+
+  /**
+   * A claude that exits non-zero by itself (not through :ClaudeCodeKill, which ends the instance
+   * first, nor /exit, which exits 0) is restarted after 1, 2, 4 s, at most auto_restart.max times
+   * within its window; then the instance shows `crashed` with the code. Null: no restart.
+   */
+  private restartDelay(inst: Instance, code: number): number | null {
+    const limit = this.config.autoRestart;
+    if (code === 0 || !limit) return null;
+    const now = Date.now();
+    const recent = (this.restarts.get(inst.root) ?? []).filter((t) => now - t < limit.windowMs);
+    if (recent.length >= limit.max) {
+      this.restarts.set(inst.root, recent);
+      inst.recovery = 'crashed';
+      this.bridge.notify(`${inst.name}: claude crashed (exit ${code}) after ${recent.length} restarts within `
+        + `${Math.round(limit.windowMs / 1000)} s; not restarting (:ClaudeCode starts it)`, 'error');
+      return null;
+    }
+    recent.push(now);
+    this.restarts.set(inst.root, recent);
+    inst.recovery = 'restarting';
+    const delay = 1000 * 2 ** (recent.length - 1);
+    this.bridge.notify(`${inst.name}: claude exited with ${code}; restarting in ${delay / 1000} s, resuming its session`, 'warn');
+    return delay;
+  }
+
+  private restartLater(inst: Instance, delayMs: number): void {
+    setTimeout(() => {
+      // Killed, or started again by hand, meanwhile: nothing to do.
+      if (this.manager.get(inst.root) !== inst || inst.recovery !== 'restarting') return;
+      this.manager.ensure(inst.root, inst.branch)
+        .then((next) => this.startClaude(next, this.launchArgs.get(inst.root) ?? []))
+        .catch((err) => this.report(`restarting ${inst.name}`, err));
+    }, delayMs);
   }
 
   /** After an accepted diff, reload the file's buffer once claude has written it (or give up). */

@@ -17,7 +17,11 @@ export interface Config {
   maxInstances: number;
   /** :ClaudeCode resumes the worktree's last session (auto_resume, default on). */
   autoResume: boolean;
+  /** A crashed claude is restarted at most `max` times within `windowMs` (auto_restart); null: off. */
+  autoRestart: { max: number; windowMs: number } | null;
 }
+
+export const DEFAULT_AUTO_RESTART = { max: 3, windowMs: 60_000 };
 
 export const DEFAULT_MAX_INSTANCES = 10;
 
@@ -37,5 +41,10 @@ export function parseConfig(v: unknown): Config {
   const mi = c.max_instances;
   const maxInstances = typeof mi === 'number' && Number.isInteger(mi) && mi >= 1 ? mi : DEFAULT_MAX_INSTANCES;
   const autoResume = c.auto_resume !== false;
-  return { cmd, env, portRange, worktreeDir, extraRoots, maxInstances, autoResume, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
+  const ar = c.auto_restart;
+  const autoRestart = ar === false ? null : isRec(ar) ? {
+    max: typeof ar.max === 'number' && Number.isInteger(ar.max) && ar.max >= 1 ? ar.max : DEFAULT_AUTO_RESTART.max,
+    windowMs: typeof ar.window === 'number' && ar.window > 0 ? ar.window * 1000 : DEFAULT_AUTO_RESTART.windowMs,
+  } : { ...DEFAULT_AUTO_RESTART };
+  return { cmd, env, portRange, worktreeDir, extraRoots, maxInstances, autoResume, autoRestart, logLevel: parseLevel(process.env.CLAUDE_WORKTREES_LOG_LEVEL, parseLevel(c.log_level)) };
 }

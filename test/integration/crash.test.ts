@@ -55,7 +55,9 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
   beforeEach(async () => {
     repo = makeRepoWithWorktree();
     log = path.join(repo.base, 'claude.jsonl');
-    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} } })`);
+    // auto_restart off: these tests look at what a dead claude leaves, and start the next by hand
+    // (restart.test covers the automatic restart).
+    t = await startNvim(bin, repo.a, `require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} }, auto_restart = false })`);
   });
 
   afterEach(async () => {
@@ -92,7 +94,7 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     // (claude has a transcript of it: the real CLI writes one once the session has a message).
     const projects = path.join(t.env.CLAUDE_CONFIG_DIR!, 'projects', 'p');
     fs.mkdirSync(projects, { recursive: true });
-    fs.writeFileSync(path.join(projects, 'sess-crash-1.jsonl'), '{}\n');
+    fs.writeFileSync(path.join(projects, 'sess-crash-1.jsonl'), '{"type":"user","message":{"role":"user","content":"hi"}}\n');
     await t.cmd('wincmd p');
     await t.cmd(`edit ${repo.a}/hello.txt`);
     await t.cmd('ClaudeCode');

@@ -11,7 +11,7 @@ describe('parseConfig (setup options after RPC)', () => {
     delete process.env.CLAUDE_WORKTREES_LOG_LEVEL;
     expect(parseConfig({
       cmd: ['claude', '--model', 'x'], env: { A: '1' }, port_range: [4000, 4010], log_level: 'debug', worktree_dir: '~/wt', max_instances: 3,
-    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [], maxInstances: 3, autoResume: true });
+    })).toEqual({ cmd: ['claude', '--model', 'x'], env: { A: '1' }, portRange: [4000, 4010], logLevel: 'debug', worktreeDir: '~/wt', extraRoots: [], maxInstances: 3, autoResume: true, autoRestart: { max: 3, windowMs: 60_000 } });
   });
 
   it('falls back to defaults for anything malformed, never throws', () => {
@@ -26,6 +26,13 @@ describe('parseConfig (setup options after RPC)', () => {
       expect(c.autoResume).toBe(true);
     }
     expect(parseConfig({ env: { A: 1, B: 'ok' } }).env).toEqual({ B: 'ok' });
+  });
+
+  it('auto_restart: on by default, off with false, limits from a table', () => {
+    expect(parseConfig({}).autoRestart).toEqual({ max: 3, windowMs: 60_000 });
+    expect(parseConfig({ auto_restart: false }).autoRestart).toBeNull();
+    expect(parseConfig({ auto_restart: { max: 5, window: 10 } }).autoRestart).toEqual({ max: 5, windowMs: 10_000 });
+    expect(parseConfig({ auto_restart: { max: -1, window: 'x' } }).autoRestart).toEqual({ max: 3, windowMs: 60_000 });
   });
 
   it('auto_resume is on unless set to false', () => {

@@ -1,0 +1,114 @@
+/**
+ * Issue 11 item 2: a claude that dies by itself (non-zero exit) is restarted with backoff
+ * (1 s, 2 s, 4 s), resuming its session, at most `max` times within the window; the status shows
+ * `restarting`, then `crashed` with the exit code. :ClaudeCodeKill and /exit (exit 0) never restart.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { rmDir } from '../helpers/tmp';
+import { waitFor } from '../helpers/waitFor';
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
+
+interface Snap { root: string; pid: number | null; connected: boolean; state: string; recovery: string | null; exitCode: number | null }
+interface Start { event: string; pid: number; args: string[]; at?: number }
+
+describe.each(nvimBins())('crash restart (%s)', (bin) => {
+  let t: TestNvim;
+  let repo: ReturnType<typeof makeRepoWithWorktree>;
+  let log: string;
+
+  const instances = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
+  const starts = (): Start[] => fs.existsSync(log)
+    ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Start).filter((e) => e.event === 'start') : [];
+  const statusline = () => t.lua<string>("return require('claude_worktrees').statusline({ highlights = false })");
+  /** The running claude once it connected (a new pid each restart). */
+  const connectedOther = (than: number[]) => waitFor(async () => (await instances()).find((i) => i.connected && i.pid && !than.includes(i.pid)),
+    'a connected claude', 15_000);
+
+  beforeEach(async () => {
+    repo = makeRepoWithWorktree();
+    log = path.join(repo.base, 'claude.jsonl');
+    t = await startNvim(bin, repo.a, `${CAPTURE_NOTIFY_LUA}
+      require("claude_worktrees").setup({ cmd = { "node", ${JSON.stringify(FAKE)} }, env = { FAKE_CLAUDE_LOG = ${JSON.stringify(log)} },
+        auto_restart = { max = 2, window = 60 } })`);
+  });
+  afterEach(async () => {
+    await t?.quit();
+    rmDir(repo?.base);
+  });
+
+  it('killed claude: restarting, restarted after 1 s then 2 s resuming its session; the third crash gives up: crashed (137)', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const pids: number[] = [];
+    const first = await connectedOther(pids);
+    pids.push(first.pid!);
+    const id = starts()[0].args[starts()[0].args.indexOf('--session-id') + 1];
+    // claude has a transcript of its session (the real CLI writes it with the first message).
+    const projects = path.join(t.env.CLAUDE_CONFIG_DIR!, 'projects', 'p');
+    fs.mkdirSync(projects, { recursive: true });
+    fs.writeFileSync(path.join(projects, `${id}.jsonl`), '{"type":"user","message":{"role":"user","content":"hi"}}\n');
+
+    for (const [n, delay] of [[1, 1000], [2, 2000]] as const) {
+      process.kill(pids[pids.length - 1], 'SIGKILL');
+      const killedAt = Date.now();
+      const down = await waitFor(async () => (await instances()).find((i) => i.recovery === 'restarting'), 'restarting', 2_000);
+      expect(down.state).toBe('exited');
+      expect(await statusline()).toBe('proj restarting');
+      expect(lockFiles(t.lockDir)).toEqual([]);
+      const next = await connectedOther(pids);
+      // The backoff was waited (the notice names it), and no faster.
+      expect(Date.now() - killedAt).toBeGreaterThanOrEqual(delay - 50);
+      pids.push(next.pid!);
+      const s = starts().find((x) => x.pid === next.pid)!;
+      expect(s.args.slice(s.args.indexOf('--resume'), s.args.indexOf('--resume') + 2)).toEqual(['--resume', id]);
+      expect(s.args).toContain('--settings');
+      expect((await notesOf(t)).filter((x) => x.includes('restarting in'))).toHaveLength(n);
+      expect(lockFiles(t.lockDir)).toHaveLength(1);
+    }
+    expect((await notesOf(t)).filter((x) => x.includes('restarting in'))).toEqual([
+      'claude-worktrees: proj: claude exited with 137; restarting in 1 s, resuming its session',
+      'claude-worktrees: proj: claude exited with 137; restarting in 2 s, resuming its session',
+    ]);
+
+    process.kill(pids[pids.length - 1], 'SIGKILL');
+    const gaveUp = await waitFor(async () => (await instances()).find((i) => i.recovery === 'crashed'), 'crashed', 3_000);
+    expect(gaveUp.exitCode).toBe(137);
+    expect(await statusline()).toBe('proj crashed (137)');
+    await waitFor(async () => (await notesOf(t)).some((x) => x.includes('not restarting')), 'the give-up notice');
+    expect((await notesOf(t)).find((x) => x.includes('not restarting'))).toBe(
+      'claude-worktrees: proj: claude crashed (exit 137) after 2 restarts within 60 s; not restarting (:ClaudeCode starts it)');
+    expect(starts()).toHaveLength(3);
+    expect(lockFiles(t.lockDir)).toEqual([]);
+
+    // :ClaudeCode by hand still starts it (and resumes).
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const byHand = await connectedOther(pids);
+    pids.push(byHand.pid!);
+    expect(starts()).toHaveLength(4);
+  }, 60_000);
+
+  it(':ClaudeCodeKill and an exit 0 (/exit) are never restarted', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const first = await connectedOther([]);
+    await t.cmd('ClaudeCodeKill');
+    await waitFor(async () => (await instances()).length === 0 && !pidAlive(first.pid!), 'killed');
+
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const second = await connectedOther([first.pid!]);
+    process.kill(second.pid!, 'SIGTERM'); // the fake claude exits 0 on SIGTERM, as /exit does
+    const ended = await waitFor(async () => (await instances()).find((i) => i.state === 'exited'), 'exited');
+    expect(ended.exitCode).toBe(0);
+    expect(ended.recovery ?? null).toBeNull(); // nil in Lua
+    expect(await statusline()).toBe('proj exited');
+    // recovery would be 'restarting' in the very state push that shows it exited.
+    expect(starts()).toHaveLength(2);
+  }, 30_000);
+});
