@@ -215,7 +215,17 @@ function M._attach(chan, method, sync_method)
   M._watch_host()
   M._track()
   return { config = M.config, log_dir = M.log_dir(), state_dir = M.state_dir(), pid = vim.fn.getpid(),
+    servername = vim.v.servername,
     state = require('claude_worktrees.state').snapshot() }
+end
+
+--- Another Neovim asked (discovery.focus) to show the instance of root here.
+function M.focus_instance(root, from_pid)
+  local shown = type(root) == 'string' and require('claude_worktrees.terminal').show(root)
+  if shown then
+    require('claude_worktrees.util').notify('shown ' .. vim.fn.fnamemodify(root, ':t') .. ' for Neovim ' .. tostring(from_pid))
+  end
+  return shown
 end
 
 --- Where the plugin keeps what must survive a restart (each worktree's session).

@@ -120,6 +120,14 @@ function M.entries()
     e.status_hl = colors().status_hl(e.status)
     out[#out + 1] = e
   end
+  -- Then the instances of other Neovims on this machine, marked (switching asks that Neovim).
+  for _, o in ipairs(require('claude_worktrees.discovery').others()) do
+    local e = vim.deepcopy(o)
+    e.status = status_of(o)
+    e.hl = colors().hl_for(o.name)
+    e.status_hl = colors().status_hl(e.status)
+    out[#out + 1] = e
+  end
   return out
 end
 
@@ -155,7 +163,7 @@ end
 function M.columns(e)
   return {
     { M.status_text(e), e.status_hl },
-    { e.name or '?', e.hl },
+    { (e.name or '?') .. (e.other and (' [nvim ' .. tostring(e.neovim_pid) .. ']') or ''), e.hl },
     { e.branch ~= '' and e.branch or '-' },
     { e.port and (':' .. e.port) or '-' },
     { e.age or '-' },
@@ -283,6 +291,12 @@ function M.preview_lines(e, opts)
     e.root or '',
     '',
   }
+  if e.other then
+    lines[3] = 'in another Neovim: pid ' .. tostring(e.neovim_pid) .. (e.servername and (', ' .. e.servername) or '')
+    lines[#lines + 1] = ''
+    vim.list_extend(lines, M.diff_stat(e.root))
+    return lines
+  end
   local tail = M.terminal_tail(e.root, type(opts.lines) == 'number' and opts.lines or 15)
   if not tail then
     lines[#lines + 1] = 'terminal: (none)'
@@ -313,12 +327,18 @@ end
 --- Show and focus the entry's terminal (:ClaudeCodeSwitch starts claude when it has none).
 function M.switch(e)
   if not e or not e.name then return false end
+  if e.other then return require('claude_worktrees.discovery').focus(e) end
   return run('ClaudeCodeSwitch', e.name)
 end
 
 --- End the entry's instance, after a confirmation unless opts.force.
 function M.kill(e, opts)
   if not e or not e.name then return false end
+  if e.other then
+    require('claude_worktrees.util').notify(e.name .. ' runs in another Neovim (pid ' .. tostring(e.neovim_pid)
+      .. '): end it there', vim.log.levels.WARN)
+    return false
+  end
   if not (opts and opts.force) then
     local answer = vim.fn.confirm('Kill claude instance ' .. e.name .. '?', '&Yes\n&No', 2)
     if answer ~= 1 then return false end

@@ -9,7 +9,7 @@ import type { Editor } from './editor';
 import { DiffRegistry } from './diffRegistry';
 import { McpSession } from './mcpSession';
 import { notificationFrame } from './jsonrpc';
-import { lockDir as defaultLockDir, lockWriteError, newAuthToken, removeLock, removeStaleLocks, writeLock } from './lockfile';
+import { lockDir as defaultLockDir, lockWriteError, newAuthToken, removeLock, removeStaleLocks, writeLock, type LockBody } from './lockfile';
 import { nullLogger, type Logger } from '../util/log';
 import { isInside } from '../util/uri';
 import { PathScope } from './scope';
@@ -39,6 +39,8 @@ export interface IdeServerOptions {
   maxHookBody?: number;
   /** A hook body must be complete this long after its headers (ms), however it trickles. Default 10 s. */
   hookBodyTimeoutMs?: number;
+  /** This plugin's own lock fields (instanceId, worktree, status, ...); the CLI ignores them. */
+  lockExtra?: Record<string, unknown>;
   log?: Logger;
 }
 
@@ -206,6 +208,7 @@ export class IdeServer extends EventEmitter {
   readonly scope: PathScope;
   port = 0;
   lockPath = '';
+  private readonly lockExtra: Record<string, unknown>;
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly clients = new Map<number, Client>();
@@ -217,6 +220,7 @@ export class IdeServer extends EventEmitter {
   private constructor(private readonly opts: IdeServerOptions) {
     super();
     this.scope = new PathScope([opts.workspaceFolder, ...(opts.extraRoots ?? [])]);
+    this.lockExtra = { ...(opts.lockExtra ?? {}) };
     this.log = opts.log ?? nullLogger;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -317,15 +321,35 @@ export class IdeServer extends EventEmitter {
     const removed = removeStaleLocks(dir);
     if (removed.length) this.log.info('removed stale lock files', removed);
     try {
-      this.lockPath = writeLock(dir, this.port, {
-        pid: process.pid,
-        workspaceFolders: [this.opts.workspaceFolder],
-        ideName: this.opts.ideName,
-        transport: 'ws',
-        authToken: this.authToken,
-      });
+      this.lockPath = writeLock(dir, this.port, this.lockBody());
     } catch (err) {
       throw new Error(lockWriteError(dir, err));
+    }
+  }
+
+  /** What the CLI reads, then this plugin's own fields (other Neovims list the instance from them). */
+  private lockBody(): LockBody & Record<string, unknown> {
+    return {
+      ...this.lockExtra,
+      pid: process.pid,
+      workspaceFolders: [this.opts.workspaceFolder],
+      ideName: this.opts.ideName,
+      transport: 'ws',
+      authToken: this.authToken,
+    };
+  }
+
+  /**
+   * Change this plugin's own lock fields (e.g. the status other Neovims show), rewriting the lock
+   * atomically. Never throws: a failed rewrite leaves the old, still valid, lock.
+   */
+  updateLock(fields: Record<string, unknown>): void {
+    Object.assign(this.lockExtra, fields);
+    if (!this.lockPath || this.stopped) return;
+    try {
+      writeLock(path.dirname(this.lockPath), this.port, this.lockBody());
+    } catch (err) {
+      this.log.warn('could not update the lock file', err);
     }
   }
 

@@ -14,6 +14,8 @@ export interface ManagerOptions {
   portRange?: [number, number];
   /** Roots besides the worktree that every instance's tools may touch (config extra_roots). */
   extraRoots?: readonly string[];
+  /** This plugin's own lock-file fields for a new instance (cross-Neovim discovery). */
+  lockExtra?(root: string, name: string, branch: string): Record<string, unknown>;
   /** At most this many live instances (config max_instances); default unlimited. */
   maxInstances?: number;
   /** Called after every change of any instance (state push to Lua), hook-driven status included. */
@@ -96,6 +98,7 @@ export class InstanceManager {
       lockDir: this.o.lockDir,
       portRange: this.o.portRange,
       extraRoots: this.o.extraRoots,
+      lockExtra: this.o.lockExtra?.(root, name, branch),
       log,
     });
     const inst: Instance = new Instance(root, name, branch, server, {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as v8 from 'v8';
@@ -94,6 +95,8 @@ export class App {
     this.editorState.apply(info.state);
     this.config = parseConfig(info.config);
     this.logDir = str(info.log_dir, 'log_dir');
+    const neovimPid = typeof info.pid === 'number' ? info.pid : null;
+    const servername = optStr(info.servername) ?? '';
     const stateDir = optStr(info.state_dir);
     if (stateDir) this.sessions = new SessionStore(path.join(stateDir, 'sessions'));
     this.log = new FileLogger(path.join(this.logDir, 'claude-worktrees.log'), 'claude-worktrees', this.config.logLevel);
@@ -106,6 +109,10 @@ export class App {
       portRange: this.config.portRange,
       extraRoots: this.config.extraRoots,
       maxInstances: this.config.maxInstances,
+      lockExtra: (root, name, branch) => ({
+        instanceId: randomUUID(), name, worktree: root, branch, neovimPid, servername, createdAt: new Date().toISOString(),
+        status: 'starting',
+      }),
       onChange: () => this.pushState(),
       onStatus: (inst, change) => this.statusChanged(inst, change),
       onHook: (inst, ev) => this.afterHook(inst, ev),
@@ -253,7 +260,8 @@ export class App {
   async list(ctx: Context): Promise<void> {
     const cur = ctx.currentRoot ? this.manager.get(ctx.currentRoot) : undefined;
     const all = this.manager.list();
-    if (all.length === 0) {
+    const others = await this.otherInstances();
+    if (all.length === 0 && others.length === 0) {
       await this.bridge.echo([[['claude-worktrees: no instances', 'Comment']]]);
       return;
     }
@@ -270,7 +278,27 @@ export class App {
         i === cur ? 'Identifier' : 'Normal',
       ]]);
     }
+    for (const o of others) {
+      lines.push([[
+        `  ${o.name.padEnd(20)} ${(o.branch || '-').padEnd(16)} ${o.label.padEnd(12)} ${String(o.port).padEnd(6)} ${'-'.padEnd(8)} ` +
+          `${'other'.padEnd(9)} ${'-'.padEnd(10)} ${o.root} (in Neovim ${o.neovimPid})`,
+        'Comment',
+      ]]);
+    }
     await this.bridge.echo(lines);
+  }
+
+  /** Instances of other Neovims on this machine, from their live lock files (discovery.lua). */
+  private async otherInstances(): Promise<Array<{ name: string; branch: string; label: string; port: number; root: string; neovimPid: number }>> {
+    const raw = await this.bridge.call('claude_worktrees.discovery', 'others').catch((e) => {
+      this.log.warn('listing other Neovims failed', e);
+      return [];
+    });
+    if (!Array.isArray(raw)) return []; // Lua's empty table arrives as {} or []
+    return raw.filter(isRec).map((o) => ({
+      name: optStr(o.name) ?? '?', branch: optStr(o.branch) ?? '', label: optStr(o.label) ?? 'starting',
+      port: typeof o.port === 'number' ? o.port : 0, root: optStr(o.root) ?? '', neovimPid: typeof o.neovim_pid === 'number' ? o.neovim_pid : 0,
+    }));
   }
 
   async switchTo(_ctx: Context, rawArgs: unknown): Promise<void> {
@@ -332,10 +360,22 @@ export class App {
   }
 
   /** at_mentioned to the claude of the file's worktree; queued until it connects. */
-  private async mention(ctx: Context, file: string, lineStart?: number, lineEnd?: number): Promise<void> {
+  /** :[range]ClaudeCodeSendTo {name}: the file (and range) to that instance, whatever the file's worktree. */
+  async sendTo(ctx: Context, rawArgs: unknown, rawRange: unknown): Promise<void> {
+    const name = fargs(rawArgs)[0];
+    if (!name) throw new Error('usage: :[range]ClaudeCodeSendTo {instance} (see :ClaudeCodeList)');
+    if (!ctx.file) throw new Error('this buffer has no file to send');
+    const target = this.named(name);
+    const range = Array.isArray(rawRange) && rawRange.length === 2 ? rawRange.map(Number) : null;
+    await this.mention(ctx, ctx.file, range ? range[0] - 1 : undefined, range ? range[1] - 1 : undefined,
+      { root: target.root, branch: target.branch });
+  }
+
+  private async mention(ctx: Context, file: string, lineStart?: number, lineEnd?: number,
+    to?: { root: string; branch: string }): Promise<void> {
     // Mentions reach claude in the order of their commands, however long finding each one's
     // worktree takes (a directory's git lookup can take longer than a file's).
-    const found = worktreeOf(path.dirname(file.replace(/\/$/, '')));
+    const found = to ? Promise.resolve(to) : worktreeOf(path.dirname(file.replace(/\/$/, '')));
     found.catch(() => undefined); // awaited below, in turn: not an unhandled rejection meanwhile
     const turn = this.mentionQueue.then(async () => {
       const wt = await found;
@@ -379,6 +419,9 @@ export class App {
    */
   private statusChanged(inst: Instance, change: StatusChange): void {
     const { prev, next } = change;
+    if (prev.status !== next.status || prev.waitingFor !== next.waitingFor || prev.unseen !== next.unseen) {
+      inst.server.updateLock({ status: statusLabel(inst.snapshot()) });
+    }
     const waiting = next.status === 'waiting' && (prev.status !== 'waiting' || prev.waitingFor !== next.waitingFor);
     const finished = next.status === 'idle' && prev.status === 'busy';
     if (!waiting && !finished) return;

@@ -61,6 +61,8 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   registerCommand('ClaudeCodeKill', command(':ClaudeCodeKill', (c, a) => app.kill(c, a)), { nargs: '?', complete: COMPLETE, sync: true });
   registerCommand('ClaudeCodeKillAll', command(':ClaudeCodeKillAll', () => app.killAll()), { sync: true });
   registerCommand('ClaudeCodeSend', command(':ClaudeCodeSend', (c, r) => app.send(c, r)), { range: '', sync: true });
+  registerCommand('ClaudeCodeSendTo', command(':ClaudeCodeSendTo', (c, a, r) => app.sendTo(c, a, r)),
+    { nargs: '1', range: '', complete: COMPLETE, sync: true });
   registerCommand('ClaudeCodeAdd', command(':ClaudeCodeAdd', (c, a) => app.add(c, a)), { nargs: '+', complete: 'file', sync: true });
   registerCommand('ClaudeCodeDiffAccept', command(':ClaudeCodeDiffAccept', (c) => app.diffDecide(c, 'accept')), { sync: true });
   registerCommand('ClaudeCodeDiffDeny', command(':ClaudeCodeDiffDeny', (c) => app.diffDecide(c, 'reject')), { sync: true });
