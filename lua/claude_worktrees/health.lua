@@ -188,6 +188,27 @@ local function check_lock_dir()
   report.info(n .. ' lock file(s) in ' .. dir)
 end
 
+local function check_claude_settings()
+  report.start('claude_worktrees: Claude Code settings')
+  local cc = require('claude_worktrees.claude_config')
+  local off = cc.diffs_off()
+  if off then
+    report.warn(off, { 'In claude: /config, set "Diff tool" back to auto' })
+  else
+    report.ok('IDE diffs on (diffTool is not "terminal" in ' .. vim.fn.fnamemodify(cc.global_config_path(), ':~') .. ')')
+  end
+  local top = vim.fn.systemlist({ 'git', '-C', vim.fn.getcwd(), 'rev-parse', '--show-toplevel' })
+  local root = vim.v.shell_error == 0 and top[1] or vim.fn.getcwd()
+  local blocked = cc.hooks_blocked(root)
+  if blocked then
+    report.warn('live status will show unknown: ' .. blocked,
+      { 'The plugin passes its status hooks with --settings; your settings keep them from running' })
+  else
+    report.ok('status hooks allowed (' .. table.concat(vim.tbl_map(function(p) return vim.fn.fnamemodify(p, ':~') end,
+      cc.settings_paths(root)), ', ') .. ')')
+  end
+end
+
 function M.check()
   local root, cw = plugin_root()
   check_node()
@@ -196,6 +217,7 @@ function M.check()
   check_manifest()
   check_claude(cw)
   check_lock_dir()
+  check_claude_settings()
 end
 
 return M

@@ -384,6 +384,8 @@ local function word(i)
   if st == 'waiting' and type(i.waitingFor) == 'string' then w = 'waiting (' .. i.waitingFor .. ')' end
   if st == 'idle' and i.unseen == true then w = 'done' end
   if st == 'crashed' and type(i.exitCode) == 'number' then w = 'crashed (' .. i.exitCode .. ')' end
+  -- Our hooks cannot run (the user's Claude settings): the status is not known, not "starting".
+  if st == 'unknown' and type(i.statusReason) == 'string' then w = 'unknown' end
   return w
 end
 M.status_word = word

@@ -67,6 +67,8 @@ export interface InstanceSnapshot {
   statusChangedAt: number;
   /** After a crash: 'restarting' while a restart is due, 'crashed' once the plugin gave up. */
   recovery: Recovery | null;
+  /** Why the status cannot be known (the user's Claude settings turn our hooks off), or null. */
+  statusReason: string | null;
 }
 
 export type Recovery = 'restarting' | 'crashed';
@@ -82,6 +84,8 @@ export class Instance {
   exitCode: number | null = null;
   /** See InstanceSnapshot.recovery. */
   recovery: Recovery | null = null;
+  /** See InstanceSnapshot.statusReason. */
+  statusReason: string | null = null;
   process: OwnedProcess | null = null;
   termBuf: number | null = null;
   claudePid: number | null = null;
@@ -211,6 +215,7 @@ export class Instance {
       connected: this.connected,
       exitCode: this.exitCode,
       recovery: this.recovery,
+      statusReason: this.statusReason,
       startedAt: this.startedAt,
       lockPath: this.server.lockPath,
       status: this.machine.state.status,

@@ -85,7 +85,7 @@ export class InstanceManager {
     const pending = [...this.starting.keys()].filter((r) => r !== root && !this.byRoot.has(r)).length;
     if (live.length + pending < max) return null;
     return new Error(`max_instances (${max}) reached: end one first with :ClaudeCodeKill <name> `
-      + `(running: ${live.map((i) => i.name).join(', ')}), or raise max_instances in setup()`);
+      + `(running: ${live.map((i) => i.name).sort().join(', ')}), or raise max_instances in setup()`);
   }
 
   private async create(root: string, branch: string, prev?: Instance): Promise<Instance> {

@@ -16,6 +16,7 @@ import { worktreeCommand } from './worktreeCommand';
 import { claudeArgv, claudeEnv } from '../claude/env';
 import { FileLogger, type Logger } from '../util/log';
 import { DEFAULT_AUTO_RESTART, DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
+import { hookUrl } from '../claude/hooks';
 import { claudeConfigDir, planSession, SessionStore, transcriptExists } from '../instances/sessionStore';
 import { isInside } from '../util/uri';
 
@@ -45,7 +46,7 @@ function statusLabel(s: InstanceSnapshot): string {
   if (s.state === 'exited') return s.recovery === 'crashed' ? `crashed(${s.exitCode ?? '?'})` : s.recovery ?? 'exited';
   if (s.status === 'waiting') return s.waitingFor ? `waiting:${s.waitingFor}` : 'waiting';
   if (s.status === 'idle') return s.unseen ? 'done' : 'idle';
-  if (s.status === 'unknown') return 'starting';
+  if (s.status === 'unknown') return s.statusReason ? 'unknown' : 'starting';
   return s.status;
 }
 
@@ -237,6 +238,12 @@ export class App {
     // first, then the session flag, then the user's args.
     this.launchArgs.set(inst.root, args);
     const hooked = inst.claudeLaunch([...plan.args, ...args]);
+    // Settings of the user's that keep our hooks from running: say so, and show `unknown`, not a
+    // status that would never change.
+    const blocked = optStr(await this.bridge.call('claude_worktrees.claude_config', 'hooks_blocked', inst.root, hookUrl(inst.server.port))
+      .catch((e) => { this.log.warn('reading the Claude settings failed', e); return null; }));
+    inst.statusReason = blocked ?? null;
+    if (blocked) this.bridge.notify(`${inst.name}: live status is off: ${blocked}`, 'warn');
     if (!hooked.hooks) {
       this.bridge.notify(`${inst.name}: could not read the --settings you passed to claude; live status is off for this run`, 'warn');
     }
@@ -403,7 +410,7 @@ export class App {
     const s = inst.snapshot();
     const rows: Array<[string, string]> = [
       ['name', s.name], ['worktree', s.root], ['branch', s.branch || '-'], ['state', s.state],
-      ['status', statusLabel(s)], ['session', s.sessionId ?? '-'],
+      ['status', statusLabel(s) + (s.statusReason ? ` (${s.statusReason})` : '')], ['session', s.sessionId ?? '-'],
       ['exit code', s.exitCode === null ? '-' : String(s.exitCode)],
       ['connected', s.connected ? `yes (claude pid ${s.claudePid ?? '?'})` : 'no'],
       ['terminal pid', s.pid === null ? '-' : String(s.pid)], ['port', String(s.port)], ['lock file', s.lockPath],

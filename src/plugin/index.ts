@@ -67,7 +67,7 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   registerCommand('ClaudeCodeDiffAccept', command(':ClaudeCodeDiffAccept', (c) => app.diffDecide(c, 'accept')), { sync: true });
   registerCommand('ClaudeCodeDiffDeny', command(':ClaudeCodeDiffDeny', (c) => app.diffDecide(c, 'reject')), { sync: true });
   registerCommand('ClaudeCodeNext', command(':ClaudeCodeNext', (c) => app.next(c)), { sync: true });
-  registerCommand('ClaudeCodeStatus', command(':ClaudeCodeStatus', (c) => app.status(c)), { sync: true });
+  registerCommand('ClaudeCodeStatus', printing(':ClaudeCodeStatus', (c) => app.status(c)), { sync: true });
 
   // Events from the Lua side (selection, diff decisions, terminal exits), sent by rpcnotify.
   plugin.registerFunction('ClaudeWorktreesEvent', (args: unknown) => {

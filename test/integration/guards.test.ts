@@ -62,6 +62,25 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
     expect(bad).toContain('max_instances must be a whole number >= 1');
   }, 60_000);
 
+  it("the user's settings turn our hooks off: status unknown with the reason, one notice; not a status it cannot know", async () => {
+    fs.writeFileSync(path.join(t.env.CLAUDE_CONFIG_DIR!, 'settings.json'), JSON.stringify({ disableAllHooks: true }));
+    await start(`${repo.a}/hello.txt`);
+    await waitFor(async () => (await instances()).find((i) => i.connected), 'connected');
+    const note = await waitFor(async () => (await notesOf(t)).find((n) => n.includes('live status is off')), 'the notice');
+    expect(note).toMatch(/^claude-worktrees: proj: live status is off: hooks are off \(disableAllHooks in .*settings\.json\)$/);
+    expect(await t.lua<string>("return require('claude_worktrees').statusline({ highlights = false })")).toBe('proj unknown');
+    await t.cmd('stopinsert');
+    expect(await t.nvim.commandOutput('ClaudeCodeStatus')).toMatch(/status +unknown \(hooks are off \(disableAllHooks in /);
+    // Allowed again: the next claude's status is "starting" until its first hook.
+    fs.writeFileSync(path.join(t.env.CLAUDE_CONFIG_DIR!, 'settings.json'), JSON.stringify({ allowedHttpHookUrls: ['http://127.0.0.1:*'] }));
+    await t.cmd('ClaudeCodeKill');
+    await waitFor(async () => (await instances()).length === 0, 'killed');
+    await start(`${repo.a}/hello.txt`);
+    await waitFor(async () => (await instances()).find((i) => i.connected), 'connected again');
+    expect(await t.lua<string>("return require('claude_worktrees').statusline({ highlights = false })")).toBe('proj starting');
+    expect((await notesOf(t)).filter((n) => n.includes('live status is off'))).toHaveLength(1);
+  }, 30_000);
+
   it('<C-z> in a claude terminal is not sent to claude; claude is told to auto-connect', async () => {
     await start(`${repo.a}/hello.txt`);
     const inst = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected');

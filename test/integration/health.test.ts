@@ -69,6 +69,28 @@ describe.each(nvimBins())(':checkhealth claude_worktrees (%s)', (bin) => {
     expect(locks).not.toMatch(ERROR);
   });
 
+  it('warns when the Claude settings turn IDE diffs or the status hooks off; OK otherwise', () => {
+    env.NVIM_RPLUGIN_MANIFEST = manifestFor(bin);
+    const cfg = env.CLAUDE_CONFIG_DIR!;
+    const setup = `require('claude_worktrees').setup({ cmd = { 'node', '${FAKE}' } })`;
+    let settings = section(checkhealth(bin, env, setup).report, 'Claude Code settings');
+    expect(settings).toMatch(/OK.*IDE diffs on/);
+    expect(settings).toMatch(/OK.*status hooks allowed/);
+    expect(settings).not.toMatch(/WARNING/);
+
+    fs.writeFileSync(path.join(cfg, '.claude.json'), JSON.stringify({ diffTool: 'terminal', numStartups: 3 }));
+    fs.writeFileSync(path.join(cfg, 'settings.json'), JSON.stringify({ disableAllHooks: true }));
+    settings = section(checkhealth(bin, env, setup).report, 'Claude Code settings');
+    expect(settings).toMatch(/WARNING.*diffTool is "terminal" in .*\.claude\.json/);
+    expect(settings).toMatch(/WARNING.*live status will show unknown: hooks are off \(disableAllHooks in .*settings\.json\)/);
+
+    fs.writeFileSync(path.join(cfg, 'settings.json'), JSON.stringify({ allowedHttpHookUrls: ['https://hooks.example.com/*'] }));
+    settings = section(checkhealth(bin, env, setup).report, 'Claude Code settings');
+    expect(settings).toMatch(/WARNING.*allowedHttpHookUrls in .* leaves out the plugin's hook URL/);
+    fs.writeFileSync(path.join(cfg, 'settings.json'), JSON.stringify({ allowedHttpHookUrls: ['https://hooks.example.com/*', 'http://127.0.0.1:*'] }));
+    expect(section(checkhealth(bin, env, setup).report, 'Claude Code settings')).toMatch(/OK.*status hooks allowed/);
+  });
+
   it('reports a missing manifest and a missing claude as errors, without starting the Node host', () => {
     env.NVIM_RPLUGIN_MANIFEST = path.join(root, 'no-such-rplugin.vim');
     env.NVIM_NODE_LOG_FILE = path.join(root, 'node-host.log');
