@@ -112,19 +112,25 @@ local function read_file(path)
   return s
 end
 
-local function check_manifest()
+local function check_manifest(root)
   report.start('claude_worktrees: remote-plugin manifest')
   local path = vim.env.NVIM_RPLUGIN_MANIFEST
   if not path or path == '' then path = vim.fn.stdpath('data') .. '/rplugin.vim' end
   local body = read_file(path)
-  local fix = { 'Run :UpdateRemotePlugins (with the plugin on the runtimepath), then restart Neovim' }
-  if not body then
-    report.error('manifest not found: ' .. path, fix)
+  local specs = root .. '/dist/rplugin-specs.json'
+  local fix = { 'Run `npm run build` in the plugin directory (plugin/claude_worktrees.lua then registers it), '
+    .. 'or :UpdateRemotePlugins, and restart Neovim' }
+  if not body or not body:find('claude-worktrees', 1, true) then
+    -- No :UpdateRemotePlugins needed: plugin/claude_worktrees.lua registers from the build.
+    if vim.loop.fs_stat(specs) then
+      report.ok('no manifest entry (' .. path .. '): registered at startup from ' .. specs)
+    else
+      report.error((body and ('manifest ' .. path .. ' does not mention claude-worktrees') or ('manifest not found: ' .. path))
+        .. ', and ' .. specs .. ' is missing', fix)
+    end
     return
   end
-  if not body:find('claude-worktrees', 1, true) then
-    report.error('manifest ' .. path .. ' does not mention claude-worktrees', fix)
-  elseif not body:find("'name': 'ClaudeCode'", 1, true) then
+  if not body:find("'name': 'ClaudeCode'", 1, true) then
     report.error('manifest ' .. path .. ' mentions claude-worktrees but registers no :ClaudeCode '
       .. '(was the plugin built when :UpdateRemotePlugins ran?)', { 'Run `npm run build`, then :UpdateRemotePlugins' })
   else
@@ -214,7 +220,7 @@ function M.check()
   check_node()
   check_host(root)
   check_build(root)
-  check_manifest()
+  check_manifest(root)
   check_claude(cw)
   check_lock_dir()
   check_claude_settings()

@@ -117,7 +117,7 @@ function M._define_commands()
     if not ok then
       local msg = tostring(err)
       if msg:find('E117') then
-        msg = 'the Node side is not registered: run :UpdateRemotePlugins and restart Neovim'
+        msg = 'the Node side is not registered: run `npm run build` in the plugin directory (or :UpdateRemotePlugins) and restart Neovim'
       end
       require('claude_worktrees.util').notify(':ClaudeCodeWorktree: ' .. msg, vim.log.levels.ERROR)
     end

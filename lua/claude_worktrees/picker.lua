@@ -312,7 +312,7 @@ end
 
 local function need(cmd)
   if vim.fn.exists(':' .. cmd) == 2 then return true end
-  require('claude_worktrees.util').notify(':' .. cmd .. ' is not available (run :UpdateRemotePlugins?)', vim.log.levels.ERROR)
+  require('claude_worktrees.util').notify(':' .. cmd .. ' is not available (plugin not built? see :checkhealth claude_worktrees)', vim.log.levels.ERROR)
   return false
 end
 

@@ -118,15 +118,18 @@ if (typeof afterAll === 'function') {
 
 /** A real `nvim --embed` with the plugin on its runtimepath and its commands registered. */
 export async function startNvim(bin: string, cwd: string, setupLua = 'require("claude_worktrees").setup({})',
-  opts: { root?: string } = {}): Promise<TestNvim> {
+  opts: { root?: string; manifest?: boolean; pluginDir?: boolean } = {}): Promise<TestNvim> {
   // opts.root: the root (HOME, XDG dirs, CLAUDE_CONFIG_DIR) of an earlier Neovim quit with
   // keepRoot, to play a restart on the same machine.
   const root = opts.root ?? tmpDir('cw-nvim-');
   const env = isolatedEnv(root);
-  env.NVIM_RPLUGIN_MANIFEST = manifestFor(bin);
+  // manifest: false plays an install where :UpdateRemotePlugins never ran; pluginDir: source our
+  // plugin/ file as a plugin manager would (-u NONE loads no plugins).
+  env.NVIM_RPLUGIN_MANIFEST = opts.manifest === false ? path.join(root, 'no-rplugin-manifest.vim') : manifestFor(bin);
   env.NVIM_NODE_LOG_FILE = path.join(root, 'node-host.log');
   const proc = cp.spawn(bin, ['--embed', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
-    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile', '-c', 'runtime! plugin/rplugin.vim'],
+    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile', '-c', 'runtime! plugin/rplugin.vim',
+    ...(opts.pluginDir ? ['-c', 'runtime! plugin/claude_worktrees.lua'] : [])],
   { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   // A test that kills Neovim may still write to it before node sees the exit (a late request, quit's
