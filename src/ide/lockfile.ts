@@ -35,7 +35,7 @@ function ensureDir(dir: string): void {
 }
 
 /** Atomic write: an O_EXCL 0600 temp file in the same directory, renamed over the lock. */
-export function writeLock(dir: string, port: number, body: LockBody & Record<string, unknown>): string {
+export function writeLock(dir: string, port: number, body: LockBody): string {
   ensureDir(dir);
   const target = lockPath(dir, port);
   const tmp = path.join(dir, `.${port}.lock.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -15,7 +15,7 @@ import {
   makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli,
 } from './claudeCli';
 import { FakeMessagesApi, say, useTool, type Turn } from './fakeMessagesApi';
-import { NvimCli, promptRouter, removeManifests, requestText, type RecordMark, type Snap, type StatusRecord } from './nvimRig';
+import { makeRepo, NvimCli, promptRouter, removeManifests, requestText, type RecordMark, type Snap, type StatusRecord } from './nvimRig';
 
 const BIN = requireClaudeCli();
 
@@ -28,19 +28,6 @@ function editScript(file: string, oldString: string, newString: string, ...after
     useTool('Edit', { file_path: file, old_string: oldString, new_string: newString }, 'Editing the file.'),
     ...after,
   ];
-}
-
-/** A repo with one committed file in the sandbox; with `linked`, a `git worktree add` beside it. */
-function makeRepo(sandbox: Sandbox, linked = false): { a: string; b: string } {
-  const a = path.join(sandbox.root, 'proj');
-  const b = path.join(sandbox.root, 'proj-feat');
-  fs.mkdirSync(a);
-  git(a, 'init', '-q', '-b', 'main');
-  fs.writeFileSync(path.join(a, 'hello.txt'), 'hello\nworld\n');
-  git(a, 'add', '.');
-  git(a, 'commit', '-qm', 'init');
-  if (linked) git(a, 'worktree', 'add', '-q', '-b', 'feat', b);
-  return { a, b };
 }
 
 const read = (file: string): string => fs.readFileSync(file, 'utf8');

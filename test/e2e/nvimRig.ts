@@ -524,3 +524,16 @@ export function workingDirectory(req: MessagesRequest | undefined): string | nul
 export function requestText(req: MessagesRequest | undefined): string {
   return (req?.messages ?? []).map(messageText).join('\n');
 }
+
+/** A repo with one committed file in the sandbox; with `linked`, a `git worktree add` beside it. */
+export function makeRepo(sandbox: Sandbox, linked = false): { a: string; b: string } {
+  const a = path.join(sandbox.root, 'proj');
+  const b = path.join(sandbox.root, 'proj-feat');
+  fs.mkdirSync(a);
+  git(a, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(a, 'hello.txt'), 'hello\nworld\n');
+  git(a, 'add', '.');
+  git(a, 'commit', '-qm', 'init');
+  if (linked) git(a, 'worktree', 'add', '-q', '-b', 'feat', b);
+  return { a, b };
+}

@@ -6,11 +6,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { git, nvimBins } from '../helpers/nvim';
+import { nvimBins } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 import { makeSandbox, type Sandbox, checkPinnedCli, requireClaudeCli } from './claudeCli';
 import { FakeMessagesApi, say } from './fakeMessagesApi';
-import { NvimCli, promptRouter, requestText } from './nvimRig';
+import { makeRepo, NvimCli, promptRouter, requestText } from './nvimRig';
 
 const BIN = requireClaudeCli();
 jest.setTimeout(120_000);
@@ -35,12 +35,7 @@ if (BIN) {
 
     test('the next Neovim resumes the worktree session and the model sees the earlier conversation', async () => {
       sandbox = makeSandbox();
-      const root = path.join(sandbox.root, 'proj');
-      fs.mkdirSync(root);
-      git(root, 'init', '-q', '-b', 'main');
-      fs.writeFileSync(path.join(root, 'hello.txt'), 'hello\n');
-      git(root, 'add', '.');
-      git(root, 'commit', '-qm', 'init');
+      const root = makeRepo(sandbox).a;
       const file = path.join(root, 'hello.txt');
       const router = promptRouter({
         first: [say('Noted: the word is pelican.')],

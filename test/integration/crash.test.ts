@@ -4,11 +4,11 @@
  * server resuming the session).
  */
 import * as fs from 'fs';
-import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import { CAPTURE_NOTIFY_LUA, descendants, lockFiles, notesOf, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
+import { postHook } from '../helpers/hooks';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 
@@ -20,17 +20,6 @@ function portOpen(port: number): Promise<boolean> {
     const s = net.connect({ port, host: '127.0.0.1' });
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
-  });
-}
-
-function postHook(port: number, token: string, body: Record<string, unknown>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify({ transcript_path: '', cwd: '/', ...body });
-    const req = http.request({ host: '127.0.0.1', port, path: '/hook', method: 'POST', headers: {
-      'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(data),
-    } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('error', reject);
-    req.end(data);
   });
 }
 

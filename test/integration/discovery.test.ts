@@ -5,26 +5,15 @@
  * Stale lock files are never shown.
  */
 import * as fs from 'fs';
-import * as http from 'http';
 import * as path from 'path';
 import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
+import { postHook } from '../helpers/hooks';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 interface Start { event: string; pid: number; port: string; hookToken: string }
 interface Entry { name: string; root: string; other?: boolean; status: string; neovim_pid?: number; label?: string }
-
-function postHook(port: number, token: string, body: Record<string, unknown>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify({ transcript_path: '', cwd: '/', session_id: 's-1', ...body });
-    const req = http.request({ host: '127.0.0.1', port, path: '/hook', method: 'POST', headers: {
-      'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(data),
-    } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 describe.each(nvimBins())('instances of other Neovims (%s)', (bin) => {
   let one: TestNvim | undefined;
@@ -57,8 +46,8 @@ describe.each(nvimBins())('instances of other Neovims (%s)', (bin) => {
     const t2 = two!;
     await t1.cmd(`edit ${repo.a}/hello.txt`);
     await t1.cmd('ClaudeCode');
-    const start = await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim().split('\n')
-      .map((l) => JSON.parse(l) as Start).find((e) => e.event === 'start'), 'claude started in the first Neovim');
+    const start = await waitFor(() => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as Start).find((e) => e.event === 'start') : undefined), 'claude started in the first Neovim');
     await t2.cmd(`edit ${repo.b}/hello.txt`);
     await t2.cmd('ClaudeCode');
     await waitFor(() => lockFiles(t1.lockDir).length === 2, 'two lock files');

@@ -15,6 +15,7 @@ import type { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 import { rmDir } from '../helpers/tmp';
 import { fileUri } from '../../src/util/uri';
+import { prng } from '../helpers/prng';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 const EDITS = 1000;
@@ -24,17 +25,6 @@ interface TabView { fileName: string; isActive: boolean; isDirty: boolean; langu
 interface FileDiags { uri: string; diagnostics: unknown[] }
 interface View { tabs: TabView[]; diags: FileDiags[] }
 interface RawTruth { tabs: Array<{ path: string; active: boolean; dirty: boolean; filetype: string; lines: number }> | Record<string, never>; diags: Array<{ path: string; diagnostics: unknown[] }> | Record<string, never> }
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const list = <T>(x: T[] | Record<string, never>): T[] => (Array.isArray(x) ? x : []);
 

@@ -17,22 +17,11 @@ import WebSocket from 'ws';
 import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, openInstanceClient, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
+import { prng } from '../helpers/prng';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 const TOTAL = 10_000;
 const AUTH = 'x-claude-code-ide-authorization';
-
-/** mulberry32: small, seedable, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bytes and mtime of every regular file below dir (links not followed). */
 function snapshot(dir: string): Map<string, string> {

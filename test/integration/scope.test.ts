@@ -5,6 +5,7 @@ import { makeRepoWithWorktree, nvimBins, openInstanceClient, startNvim, REPO, ty
 import type { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 import { rmDir } from '../helpers/tmp';
+import { prng } from '../helpers/prng';
 
 // Issue 13: no tool may touch a file outside its worktree, or hang Neovim. One instance (worktree
 // `proj`); `proj-feat` (the other worktree) and `outside/` beside them are what it must not touch.
@@ -26,18 +27,6 @@ function snapshot(dir: string): Map<string, string> {
   };
   walk(dir);
   return out;
-}
-
-/** A PRNG with a seed the failure message can name (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -4,25 +4,14 @@
  * events, and reloading buffers claude changed on disk.
  */
 import * as fs from 'fs';
-import * as http from 'http';
 import * as path from 'path';
 import { CAPTURE_NOTIFY_LUA, notesOf, lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
+import { postHook } from '../helpers/hooks';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 
 interface Snap { name: string; root: string; status?: string; waitingFor?: string; unseen?: boolean; sessionId?: string; current?: boolean }
-
-function postHook(port: number, token: string, body: Record<string, unknown>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify({ session_id: 'sess-1', transcript_path: '', cwd: '/', ...body });
-    const req = http.request({ host: '127.0.0.1', port, path: '/hook', method: 'POST', headers: {
-      'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(data),
-    } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 describe.each(nvimBins())('live status, attention, statusline and reloads (%s)', (bin) => {
   let t: TestNvim;

@@ -2,6 +2,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS, SERVER_INFO } from '../../src/ide/mcpSessi
 import { classify, errorFrame, notificationFrame, resultFrame } from '../../src/ide/jsonrpc';
 import { ALL_TOOLS } from '../../src/ide/tools';
 import { flushMany, makeHarness, type Frame } from './sessionHarness';
+import { prng } from '../helpers/prng';
 
 describe('JSON-RPC framing', () => {
   test('parse error -> -32700 with id null', async () => {
@@ -240,17 +241,6 @@ describe('MCP methods', () => {
 });
 
 describe('handle() never throws', () => {
-  // Deterministic PRNG so a failure reproduces.
-  function rng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   function randomValue(r: () => number, depth: number): unknown {
     const k = Math.floor(r() * (depth > 3 ? 6 : 8));
@@ -306,7 +296,7 @@ describe('handle() never throws', () => {
   test('random strings, random JSON values and near-valid messages', async () => {
     const h = makeHarness();
     h.editor.autoDiff = 'reject';
-    const r = rng(12345);
+    const r = prng(12345);
     for (let i = 0; i < 3000; i++) {
       const m = randomMessage(r);
       expect(() => h.session.handle(m)).not.toThrow();
