@@ -366,7 +366,6 @@ export class App {
     await this.mention({ ...ctx, file: abs }, isDir ? abs + '/' : abs, ls, le);
   }
 
-  /** at_mentioned to the claude of the file's worktree; queued until it connects. */
   /** :[range]ClaudeCodeSendTo {name}: the file (and range) to that instance, whatever the file's worktree. */
   async sendTo(ctx: Context, rawArgs: unknown, rawRange: unknown): Promise<void> {
     const name = fargs(rawArgs)[0];
@@ -378,6 +377,7 @@ export class App {
       { root: target.root, branch: target.branch });
   }
 
+  /** at_mentioned to the claude of the file's worktree (or `to`'s); queued until it connects. */
   private async mention(ctx: Context, file: string, lineStart?: number, lineEnd?: number,
     to?: { root: string; branch: string }): Promise<void> {
     // Mentions reach claude in the order of their commands, however long finding each one's
@@ -438,7 +438,6 @@ export class App {
     }).catch((e) => this.log.warn('attention failed', e));
   }
 
-  /** After claude's tools ran, buffers of files it changed on disk are reloaded (or protected). */
   /** The session a worktree runs, on disk; a failure to write costs only the resume. */
   private keepSession(inst: Instance, sessionId: string): void {
     try {
@@ -448,6 +447,7 @@ export class App {
     }
   }
 
+  /** After claude's tools ran, buffers of files it changed on disk are reloaded (or protected). */
   private afterHook(inst: Instance, ev: HookEvent): void {
     // The main thread's session (SessionStart after /clear or /resume names the new one).
     if (!ev.agentId && ev.sessionId) this.keepSession(inst, ev.sessionId);

@@ -29,7 +29,10 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
     }
     return null;
   };
-  /** For commands that only print what Node already knows: done before Neovim goes on, so the output is part of the command (`:redir`, execute(), a multi-line list that belongs to it). */
+  /**
+   * For commands that only print what Node knows: done before Neovim goes on, so the output is
+   * part of the command (`:redir`, execute(), a multi-line list that belongs to it).
+   */
   const printing = (what: string, fn: (ctx: Context) => Promise<void>) => async (...a: unknown[]) => {
     try {
       await app.init();
@@ -78,7 +81,7 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
     }
   }, { sync: false });
 
-  // :ClaudeCodeWorktree is defined in Lua (it needs `!`, which remote commands lose) and calls
+  // :ClaudeCodeWorktree is defined in Lua (its completion of subcommands and worktrees is there) and calls
   // this with (args, bang, context). Sync while the context is read, like the commands.
   const worktree = command(':ClaudeCodeWorktree', (c, rawArgs, bang) => app.worktree(c, rawArgs, bang === true || bang === 1));
   plugin.registerFunction('ClaudeWorktreesWorktree', (args: unknown) => worktree(...(Array.isArray(args) ? args : [])), { sync: true });
