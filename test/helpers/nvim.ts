@@ -195,13 +195,21 @@ export function notesOf(t: TestNvim): Promise<string[]> {
  * instance's server with its lock file's token, and return to the code window.
  */
 export async function openInstanceClient(t: TestNvim, file: string): Promise<McpClient> {
+  await claudeCodeFrom(t, file);
+  const lock = await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
+  return McpClient.connect(Number(path.basename(lock.file, '.lock')), lock.body.authToken);
+}
+
+/**
+ * :edit file, :ClaudeCode, and back to the code window once claude's terminal has opened and
+ * taken the focus: leaving earlier, the late terminal would be where the test's next command lands.
+ */
+export async function claudeCodeFrom(t: TestNvim, file: string): Promise<void> {
   await t.cmd(`edit ${file}`);
   await t.cmd('ClaudeCode');
-  const lock = await waitFor(() => lockFiles(t.lockDir)[0], 'lock file');
-  const client = await McpClient.connect(Number(path.basename(lock.file, '.lock')), lock.body.authToken);
+  await waitFor(() => t.lua<boolean>('return vim.b.claude_worktrees_root ~= nil'), "claude's terminal focused");
   await t.cmd('stopinsert');
-  await t.cmd('wincmd p'); // back to the code window
-  return client;
+  await t.cmd('wincmd p');
 }
 
 export function lockFiles(dir: string): Array<{ file: string; body: { pid: number; workspaceFolders: string[]; authToken: string; ideName: string } }> {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { claudeCodeFrom, CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -43,9 +43,7 @@ describe.each(nvimBins())('a worktree deleted under its instance (%s)', (bin) =>
   });
 
   it('rm -rf of worktree B: one message, B ends cleanly, A keeps running', async () => {
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    await t.cmd('wincmd p');
+    await claudeCodeFrom(t, `${repo.a}/hello.txt`);
     await t.cmd(`edit ${repo.b}/hello.txt`);
     await t.cmd('ClaudeCode');
     const two = await waitFor(async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, versionOf, REPO, type TestNvim } from '../helpers/nvim';
+import { claudeCodeFrom, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, versionOf, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -30,9 +30,7 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
 
   /** :ClaudeCode from a buffer of A, then of B; resolves once both claudes connected. */
   async function startBoth(): Promise<{ a: Snap; b: Snap }> {
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    await t.cmd('wincmd p');
+    await claudeCodeFrom(t, `${repo.a}/hello.txt`);
     await t.cmd(`edit ${repo.b}/hello.txt`);
     await t.cmd('ClaudeCode');
     const all = await waitFor(async () => {

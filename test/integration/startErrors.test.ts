@@ -8,7 +8,7 @@ import * as cp from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { claudeCodeFrom, CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 
@@ -94,10 +94,8 @@ describe.each(nvimBins())('start failures through :ClaudeCode (%s)', (bin) => {
   const instances = (tt: TestNvim) => tt.lua<Array<{ root: string }>>(`return require('claude_worktrees').instances()`);
   /** Start B's instance and connect to it: the instance that must not be affected. */
   const startB = async (tt: TestNvim) => {
-    await claudeCodeIn(tt, path.join(repo.b, 'hello.txt'));
+    await claudeCodeFrom(tt, path.join(repo.b, 'hello.txt'));
     const lock = await waitFor(() => lockFiles(tt.lockDir)[0], 'B lock file');
-    await tt.cmd('stopinsert');
-    await tt.cmd('wincmd p');
     return { lock, port: Number(path.basename(lock.file, '.lock')) };
   };
   const stillWorks = async (tt: TestNvim, b: { lock: { file: string; body: { authToken: string } }; port: number }) => {
