@@ -18,27 +18,11 @@ import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins,
 import { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 import { prng } from '../helpers/prng';
+import { snapshot } from '../helpers/snapshot';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 const TOTAL = 10_000;
 const AUTH = 'x-claude-code-ide-authorization';
-
-/** Bytes and mtime of every regular file below dir (links not followed). */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        const st = fs.statSync(p);
-        out.set(p, `${st.mtimeMs}:${st.size}:${crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 // ---- what an answer must look like -----------------------------------------------------------
 

@@ -6,28 +6,12 @@ import type { McpClient } from '../helpers/mcpClient';
 import { waitFor } from '../helpers/waitFor';
 import { rmDir } from '../helpers/tmp';
 import { prng } from '../helpers/prng';
+import { snapshot } from '../helpers/snapshot';
 
 // Issue 13: no tool may touch a file outside its worktree, or hang Neovim. One instance (worktree
 // `proj`); `proj-feat` (the other worktree) and `outside/` beside them are what it must not touch.
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
-
-/** Bytes and mtime of every file below dir (links not followed): the "nothing changed" witness. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        const st = fs.statSync(p);
-        out.set(p, `${st.mtimeMs}:${st.size}:${fs.readFileSync(p).toString('base64')}`);
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
