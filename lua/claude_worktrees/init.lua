@@ -216,7 +216,8 @@ function M._attach(chan, method, sync_method)
   M._track()
   return { config = M.config, log_dir = M.log_dir(), state_dir = M.state_dir(), pid = vim.fn.getpid(),
     servername = vim.v.servername,
-    state = require('claude_worktrees.state').snapshot() }
+    state = require('claude_worktrees.state').snapshot(),
+    selection = select(2, pcall(require('claude_worktrees.selection').compute)) }
 end
 
 --- Another Neovim asked (discovery.focus) to show the instance of root here.

@@ -72,14 +72,34 @@ local function key_of(s)
   return table.concat({ s.filePath, a.line, a.character, b.line, b.character, s.text }, '\0')
 end
 
---- Send the selection if it changed since the last one sent; true when sent.
+local none_sent = false -- Node was told the current window holds no file selection
+
+--- Send the selection if it changed since the last one sent; true when sent to claude.
+--- Node keeps the current one too (getCurrentSelection answers from it, no round trip): a
+--- window without a file is sent as "none", and coming back to the same selection only
+--- updates Node (`quiet`), so claude hears no repeat.
 function M.flush()
   local ok, s = pcall(M.compute)
-  if not ok or not s then return false end
+  if not ok then return false end
+  local emit = require('claude_worktrees')._emit
+  if not s then
+    if not none_sent then
+      none_sent = true
+      emit({ type = 'selection', none = true })
+    end
+    return false
+  end
   local k = key_of(s)
-  if k == M.last_key then return false end
+  if k == M.last_key then
+    if none_sent then
+      none_sent = false
+      emit({ type = 'selection', selection = s, quiet = true })
+    end
+    return false
+  end
+  none_sent = false
   M.last_key = k
-  require('claude_worktrees')._emit({ type = 'selection', selection = s })
+  emit({ type = 'selection', selection = s })
   return true
 end
 
@@ -134,6 +154,9 @@ function M.setup(ms)
   if not timer then timer = uv.new_timer() end
   stop()
   last_probe = nil
+  -- A new Node side knows nothing yet: the next look sends the selection again.
+  M.last_key = nil
+  none_sent = false
   group = vim.api.nvim_create_augroup('claude_worktrees_selection', { clear = true })
   -- No looking while Neovim is in the background (where the UI reports focus).
   vim.api.nvim_create_autocmd('FocusLost', { group = group, callback = stop })

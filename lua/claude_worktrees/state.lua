@@ -19,18 +19,33 @@ local text_armed = false
 local TEXT_MS = 100
 local attached = {}     -- bufnr -> true while our nvim_buf_attach callbacks are live
 local flushed_tick = {} -- bufnr -> b:changedtick of the last record sent
+local sent_dirty = {}   -- bufnr -> 'modified' as last sent
 local attach            -- defined below the callbacks it attaches
 M.flushes = 0           -- batches sent (tests and bench read it)
 
+local real_of = {}      -- bufnr -> { name, realpath } (one fs_realpath per rename, not per flush)
+
+local function realpath(b, name)
+  local c = real_of[b]
+  if c and c[1] == name then return c[2] end
+  local r = vim.loop.fs_realpath(name) or name
+  real_of[b] = { name, r }
+  return r
+end
+
+-- Every loaded buffer with a name: checkDocumentDirty answers for any of them (as
+-- editor.doc_state does); getOpenEditors shows only the listed file buffers (`listed`).
 local function record(b)
   if not api.nvim_buf_is_valid(b) then
     flushed_tick[b] = nil
+    real_of[b] = nil
     return false
   end
   flushed_tick[b] = api.nvim_buf_get_changedtick(b)
-  if not editor.is_file_buf(b) or not vim.bo[b].buflisted then return false end
-  return { buf = b, path = api.nvim_buf_get_name(b), dirty = vim.bo[b].modified, filetype = vim.bo[b].filetype,
-    lines = api.nvim_buf_line_count(b) }
+  local name = api.nvim_buf_get_name(b)
+  if name == '' or not api.nvim_buf_is_loaded(b) then return false end
+  return { buf = b, path = name, real = realpath(b, name), dirty = vim.bo[b].modified, filetype = vim.bo[b].filetype,
+    lines = api.nvim_buf_line_count(b), listed = editor.is_file_buf(b) and vim.bo[b].buflisted }
 end
 
 local function diags_of(b)
@@ -44,6 +59,7 @@ function M.snapshot()
   for _, b in ipairs(api.nvim_list_bufs()) do
     local r = record(b)
     if r then table.insert(bufs, r) end
+    if r then sent_dirty[b] = r.dirty else sent_dirty[b] = nil end
   end
   local seen = {}
   for _, d in ipairs(vim.diagnostic.get(nil)) do
@@ -63,6 +79,7 @@ function M.delta()
   for b in pairs(dirty) do
     local r = record(b)
     if r then table.insert(bufs, r) else table.insert(gone, b) end
+    if r then sent_dirty[b] = r.dirty else sent_dirty[b] = nil end
     -- Diagnostic columns are UTF-16 of the buffer's current text: recompute them with it.
     diag_dirty[b] = true
   end
@@ -104,14 +121,19 @@ local function on_text_timer()
 end
 
 -- Safe in the textlock context of on_lines: a table write and a timer start.
+local mark_now -- defined below (mark_text needs it first)
+
 local function mark_text(b)
+  -- The first change after a write flips 'modified': checkDocumentDirty answers from this
+  -- copy, so that flip goes out this turn, not after the typing window.
+  if sent_dirty[b] == false then return mark_now(b) end
   dirty[b] = true
   if armed or text_armed then return end
   text_armed = true
   text_timer:start(TEXT_MS, 0, on_text_timer)
 end
 
-local function mark_now(b)
+mark_now = function(b)
   dirty[b] = true
   if not armed then arm() end
 end
@@ -167,6 +189,7 @@ function M.sync()
       if flushed_tick[b] ~= api.nvim_buf_get_changedtick(b) then dirty[b] = true end
     end
   end
+  pcall(require('claude_worktrees.selection').flush)
   M.flush()
   local cw = require('claude_worktrees')
   if not cw._chan then return false end

@@ -94,6 +94,7 @@ export class App {
     const chan = num((await this.nvim.request('nvim_get_api_info', []) as unknown[])[0], 'channel id');
     const info = rec(await this.bridge.call('claude_worktrees', '_attach', chan, this.method, this.syncMethod), '_attach');
     this.editorState.apply(info.state);
+    this.editorState.current = parseSelection(info.selection);
     this.config = parseConfig(info.config);
     this.logDir = str(info.log_dir, 'log_dir');
     const neovimPid = typeof info.pid === 'number' ? info.pid : null;
@@ -506,8 +507,9 @@ export class App {
   private handleEvent(ev: Record<string, unknown>): void {
     switch (ev.type) {
       case 'selection': {
-        const sel = parseSelection(ev.selection);
-        if (!sel || !this.manager) return;
+        const sel = ev.none === true ? null : parseSelection(ev.selection);
+        this.editorState.current = sel;
+        if (!sel || ev.quiet === true || !this.manager) return;
         // Only the instance whose worktree holds the file hears about it (longest root wins).
         let best: Instance | undefined;
         for (const i of this.manager.list()) {

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import type { Diagnostic, FileDiagnostics, OpenEditorTab, Severity } from '../ide/editor';
+import type { Diagnostic, DocumentState, FileDiagnostics, OpenEditorTab, Selection, Severity } from '../ide/editor';
 import { arr, bool, num, optStr, rec, str } from './check';
 import { fileUri } from '../util/uri';
 
@@ -7,9 +7,13 @@ const SEVERITIES: Severity[] = ['Error', 'Warning', 'Info', 'Hint'];
 
 interface BufInfo {
   path: string;
+  /** The name with symlinks resolved (Lua resolves it once per name). */
+  real: string;
   dirty: boolean;
   filetype: string;
   lines: number;
+  /** A listed file buffer: shown by getOpenEditors. Others only answer checkDocumentDirty. */
+  listed: boolean;
 }
 
 /**
@@ -23,6 +27,10 @@ export class EditorState {
   private cur = -1;
   private tabsCache: OpenEditorTab[] | null = null;
   private diagCache: FileDiagnostics[] | null = null;
+  private byPath: Map<string, BufInfo> | null = null;
+  private byReal: Map<string, BufInfo> | null = null;
+  /** The current window's selection as Lua last sent it; null: no file there (or none yet). */
+  current: Selection | null = null;
   /** Batches applied (tests and bench read it). */
   batches = 0;
 
@@ -47,13 +55,15 @@ export class EditorState {
     }
     this.cur = cur;
     this.tabsCache = null;
+    this.byPath = null;
+    this.byReal = null;
     if (full || diags.length > 0) this.diagCache = null;
     this.batches++;
   }
 
   openEditors(): OpenEditorTab[] {
     if (this.tabsCache) return this.tabsCache;
-    const nums = [...this.bufs.keys()].sort((a, b) => a - b);
+    const nums = [...this.bufs.keys()].filter((n) => this.bufs.get(n)!.listed).sort((a, b) => a - b);
     // Frozen: an answer never changes once handed out (tools serialize it once, see jsonOnce).
     this.tabsCache = Object.freeze(nums.map((n) => {
       const b = this.bufs.get(n)!;
@@ -77,6 +87,24 @@ export class EditorState {
     return this.tabsCache;
   }
 
+  /**
+   * checkDocumentDirty from the copy, matched as editor.buf_of does: the buffer named exactly
+   * so (lowest number first), else one whose name resolves to the same file. null: not loaded.
+   */
+  docState(filePath: string): DocumentState | null {
+    if (!this.byPath || !this.byReal) {
+      this.byPath = new Map();
+      this.byReal = new Map();
+      for (const n of [...this.bufs.keys()].sort((a, b) => a - b)) {
+        const b = this.bufs.get(n)!;
+        if (!this.byPath.has(b.path)) this.byPath.set(b.path, b);
+        if (!this.byReal.has(b.real)) this.byReal.set(b.real, b);
+      }
+    }
+    const b = this.byPath.get(filePath) ?? this.byReal.get(filePath);
+    return b ? { isDirty: b.dirty, isUntitled: false } : null;
+  }
+
   /** Diagnostics of one file (absolute path) or of every file that has some. */
   diagnostics(filePath: string | undefined): FileDiagnostics[] {
     if (filePath !== undefined) {
@@ -93,11 +121,15 @@ export class EditorState {
 
 function parseBuf(v: unknown): [number, BufInfo] {
   const r = rec(v, 'buf');
+  const p = str(r.path, 'path');
   return [num(r.buf, 'buf'), {
-    path: str(r.path, 'path'),
+    path: p,
+    real: optStr(r.real) ?? p,
     dirty: bool(r.dirty, 'dirty'),
     filetype: optStr(r.filetype) ?? '',
     lines: num(r.lines, 'lines'),
+    // Older batches (and tests' hand-made ones) carry only listed file buffers.
+    listed: r.listed === undefined ? true : bool(r.listed, 'listed'),
   }];
 }
 

@@ -52,8 +52,9 @@ export class DiffTable {
 }
 
 /**
- * The Editor of ONE instance, backed by Neovim. Reads (open editors, diagnostics, latest
- * selection) answer from state Lua already pushed; the rest is one batched Lua call each.
+ * The Editor of ONE instance, backed by Neovim. Every read-only tool (open editors,
+ * diagnostics, document state, current and latest selection) answers from state Lua already
+ * pushed, with no Neovim round trip; the rest is one batched Lua call each.
  */
 export class NvimEditor implements Editor {
   latest: Selection | null = null;
@@ -151,9 +152,9 @@ export class NvimEditor implements Editor {
     return this.state.diagnostics(filePath);
   }
 
-  async getCurrentSelection(): Promise<Selection | null> {
-    const v = await this.bridge.call('claude_worktrees.selection', 'compute');
-    const sel = parseSelection(v);
+  /** From the selection Lua last sent (at most one sampler window old): no round trip. */
+  getCurrentSelection(): Selection | null {
+    const sel = this.state.current;
     return sel && isInside(this.root, sel.filePath) ? sel : null;
   }
 
@@ -161,10 +162,9 @@ export class NvimEditor implements Editor {
     return this.latest;
   }
 
-  async checkDocumentDirty(filePath: string): Promise<DocumentState | null> {
-    const v = await this.bridge.call('claude_worktrees.editor', 'doc_state', filePath);
-    if (!isRec(v)) return null;
-    return { isDirty: bool(v.dirty, 'dirty'), isUntitled: bool(v.untitled, 'untitled') };
+  /** From the buffer records Lua pushes ('modified' flips go out the same turn). */
+  checkDocumentDirty(filePath: string): DocumentState | null {
+    return this.state.docState(filePath);
   }
 
   async saveDocument(filePath: string): Promise<SaveOutcome> {

@@ -122,6 +122,7 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     expect(ws.folders).toEqual([{ name: 'proj', uri: `file://${repo.a}`, path: repo.a }]);
 
     await t.lua('vim.api.nvim_win_set_cursor(0, {1, 7})');
+    await synced(); // the current selection is answered from what Lua last sent
     const sel = JSON.parse((await client.call('getCurrentSelection', {}))[0]);
     expect(sel).toMatchObject({ success: true, filePath: hello, selection: { start: { line: 0, character: 6 }, isEmpty: true } });
 

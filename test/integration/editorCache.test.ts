@@ -68,7 +68,40 @@ describe.each(nvimBins())('cached editor answers equal Neovim after every change
       const one = JSON.parse((await client.call('getDiagnostics', { uri: d.uri }))[0]);
       expect({ what, one }).toEqual({ what, one: [d] });
     }
+    await sameDocStatesAndSelection(what);
     return want;
+  }
+
+  /**
+   * checkDocumentDirty and getCurrentSelection answer from the copy too (issue 12): for every
+   * named buffer in the worktree (listed or not) and a file no buffer holds, the answer must be
+   * editor.doc_state's; the current selection must be selection.compute()'s.
+   */
+  async function sameDocStatesAndSelection(what: string): Promise<void> {
+    const v = await t.lua<{ docs: Array<{ path: string; state: { dirty: boolean } | null }>; sel: Record<string, unknown> | null }>(`
+      local root, e, out = ...
+      out = {}
+      local paths = { root .. '/never-opened.txt' }
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        local n = vim.api.nvim_buf_get_name(b)
+        if vim.startswith(n, root .. '/') then table.insert(paths, n) end
+      end
+      local editor = require('claude_worktrees.editor')
+      for _, p in ipairs(paths) do
+        local st = editor.doc_state(p)
+        table.insert(out, { path = p, state = st ~= vim.NIL and st or false })
+      end
+      return { docs = out, sel = require('claude_worktrees.selection').compute() or false }`, repo.a);
+    for (const d of v.docs) {
+      const got = JSON.parse((await client.call('checkDocumentDirty', { filePath: d.path }))[0]);
+      const want = d.state
+        ? { success: true, filePath: d.path, isDirty: d.state.dirty, isUntitled: false }
+        : { success: false, message: `Document not open: ${d.path}` };
+      expect({ what, doc: got }).toEqual({ what, doc: want });
+    }
+    const cur = JSON.parse((await client.call('getCurrentSelection', {}))[0]);
+    const inRoot = v.sel && String(v.sel.filePath).startsWith(repo.a + '/');
+    expect({ what, cur }).toEqual({ what, cur: inRoot ? { success: true, ...v.sel } : { success: false, message: 'No active editor found' } });
   }
 
   const P = (rel: string) => JSON.stringify(path.join(repo.a, rel));
@@ -143,7 +176,7 @@ describe.each(nvimBins())('cached editor answers equal Neovim after every change
     expect(batches).toBeLessThan(10);
   }, 30_000);
 
-  it('cursor moved: getLatestSelection is the pushed selection, getCurrentSelection is Neovim now', async () => {
+  it('cursor moved: getLatestSelection and getCurrentSelection are the pushed selection', async () => {
     await t.cmd(`edit! ${path.join(repo.a, 'hello.txt')}`);
     await t.lua(`vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'héllo wörld', 'second line' })`);
     for (const [row, col] of [[1, 7], [2, 3], [1, 0]]) {
@@ -151,7 +184,12 @@ describe.each(nvimBins())('cached editor answers equal Neovim after every change
       await t.nvim.input(`:call cursor(${row}, ${col + 1})<CR>`);
       await waitFor(async () => isDeepStrictEqual(await t.lua('return vim.api.nvim_win_get_cursor(0)'), [row, col]), 'cursor');
       const now = await t.lua<Record<string, unknown>>(`return require('claude_worktrees.selection').compute()`);
-      const current = JSON.parse((await client.call('getCurrentSelection', {}))[0]);
+      // Answered from the selection the sampler sent (within one 20 ms window here).
+      const current = await waitFor(async () => {
+        const c = JSON.parse((await client.call('getCurrentSelection', {}))[0]);
+        if (isDeepStrictEqual(c, { success: true, ...now })) return c;
+        throw new Error(`current is ${JSON.stringify(c)}, Neovim says ${JSON.stringify(now)}`);
+      }, `current selection at ${row},${col}`);
       expect(current).toEqual({ success: true, ...now });
       const latest = await waitFor(async () => {
         const l = JSON.parse((await client.call('getLatestSelection', {}))[0]);
@@ -160,5 +198,21 @@ describe.each(nvimBins())('cached editor answers equal Neovim after every change
       }, `latest selection at ${row},${col}`);
       expect(latest).toEqual({ success: true, ...now });
     }
+  }, 60_000);
+
+  it('a window without a file: no current selection, the latest one kept; back in the file: current again', async () => {
+    await t.cmd(`edit! ${path.join(repo.a, 'hello.txt')}`);
+    await t.lua(`vim.api.nvim_win_set_cursor(0, {2, 2})`);
+    await check('cursor in a file', '');
+    const before = JSON.parse((await client.call('getLatestSelection', {}))[0]);
+    await check('scratch window', `vim.cmd('new'); vim.bo.buftype = 'nofile'`);
+    expect(JSON.parse((await client.call('getCurrentSelection', {}))[0]).success).toBe(false);
+    expect(JSON.parse((await client.call('getLatestSelection', {}))[0])).toEqual(before);
+    await check('back in the file', `vim.cmd('close')`);
+    expect(JSON.parse((await client.call('getCurrentSelection', {}))[0])).toEqual(before);
+    await check('unlisted but loaded: still a document', `vim.bo.buflisted = false`);
+    await check('modified while unlisted', `vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'changed' })`);
+    await check('undone', `vim.cmd('silent undo')`);
+    await check('listed again', `vim.bo.buflisted = true`);
   }, 60_000);
 });
