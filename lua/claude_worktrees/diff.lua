@@ -136,6 +136,7 @@ open = function(spec)
     key = spec.key, tab_name = spec.tab_name, file = file, eol = eol or spec.new_text == '',
     win_old = code, win_new = win_new, saved_old = saved_old, buf_old = buf_old, buf_new = buf_new, prev_buf = prev_buf,
   }
+  d.tick = vim.api.nvim_buf_get_changedtick(buf_new) -- unedited at decide time: Node has the text
   M.diffs[spec.id] = d
   local group = vim.api.nvim_create_augroup('claude_worktrees_diff_' .. spec.id, { clear = true })
   d.group = group
@@ -176,19 +177,21 @@ local function teardown(id, outcome)
   end
 end
 
---- The user decides ('accept' | 'reject'); Node gets the (possibly edited) proposal.
+--- The user decides ('accept' | 'reject'). The answer goes out first (the reply needs nothing of
+--- the teardown); the proposal's text only when the user edited it, else Node has it already.
 function M.decide(id, action)
   local d = M.diffs[id]
   if not d or d.decided then return false end
   d.decided = true
   local contents = nil
-  if action == 'accept' and vim.api.nvim_buf_is_valid(d.buf_new) then
+  if action == 'accept' and vim.api.nvim_buf_is_valid(d.buf_new)
+    and vim.api.nvim_buf_get_changedtick(d.buf_new) ~= d.tick then
     local lines = vim.api.nvim_buf_get_lines(d.buf_new, 0, -1, false)
     contents = table.concat(lines, '\n')
     if d.eol then contents = contents .. '\n' end
   end
-  teardown(id, action == 'accept' and 'accepted' or 'rejected')
   require('claude_worktrees')._emit({ type = 'diff', id = id, action = action, contents = contents })
+  teardown(id, action == 'accept' and 'accepted' or 'rejected')
   return true
 end
 

@@ -87,6 +87,25 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     expect(fs.readFileSync(hello, 'utf8')).toBe('hello\nworld\n');
   }, 30_000);
 
+  it('openDiff: an unedited accept answers the proposal byte for byte (CRs, no final newline, a big one); edit + undo too', async () => {
+    const file = path.join(repo.a, 'hello.txt');
+    const big = Array.from({ length: 10_000 }, (_, i) => `l\u00e9ne ${i}\r`).join('\n'); // spilled to a file, no final NL
+    for (const [tab, text] of [['small', 'a\r\nb\n\n  c'], ['big', big]] as const) {
+      const reply = client.call('openDiff', { old_file_path: file, new_file_path: file, new_file_contents: text, tab_name: tab });
+      await waitFor(async () => (await diffWindows()) === 2, `diff ${tab}`);
+      await t.cmd('ClaudeCodeDiffAccept');
+      const r = await reply;
+      expect(r[0]).toBe('FILE_SAVED');
+      expect(r[1] === text).toBe(true); // not toEqual: a 10k-line diff message helps no one
+      await waitFor(async () => (await diffWindows()) === 0, `diff ${tab} closed`);
+    }
+    const reply = client.call('openDiff', { old_file_path: file, new_file_path: file, new_file_contents: 'one\ntwo\n', tab_name: 'U' });
+    await waitFor(async () => (await diffWindows()) === 2, 'diff U');
+    await t.lua(`vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'changed' }) vim.cmd('undo')`);
+    await t.cmd('ClaudeCodeDiffAccept');
+    expect(await reply).toEqual(['FILE_SAVED', 'one\ntwo\n']);
+  }, 30_000);
+
   it('openDiff refuses (error reply, buffer untouched) when the buffer has unsaved changes', async () => {
     const hello = path.join(repo.a, 'hello.txt');
     await t.cmd(`edit ${hello}`);
