@@ -29,17 +29,14 @@ const out = (s = '') => process.stdout.write(`${s}\n`);
 
 const REPO = path.resolve(__dirname, '..');
 const { IdeServer, AUTH_HEADER } = require(path.join(REPO, 'dist', 'ide', 'server.js'));
-const { summarize } = require('./lib/stats');
+const { summarize, envInt } = require('./lib/stats');
 const { BenchEditor, msgLenForReply } = require('./lib/fakeEditor');
 const { connect, SeqClient, inflightRun } = require('./lib/wsClient');
 const { startEchoServer, startEchoServerProcess } = require('./lib/echoServer');
 const { nvimRoundTrips, nvimBin } = require('./lib/nvimRpc');
 const plugin = require('./lib/pluginBench');
 
-const int = (name, dflt) => {
-  const v = Number.parseInt(process.env[name] ?? '', 10);
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-};
+const int = envInt;
 const CALLS = int('BENCH_CALLS', 2000);
 const ROUNDS = int('BENCH_ROUNDS', 5);
 const WARMUP = int('BENCH_WARMUP', 200);
@@ -402,6 +399,12 @@ async function main() {
         `${x.heapPerInstanceMB.toFixed(3)} / ${x.rssPerInstanceMB.toFixed(3)}`,
         `${(x.base.heapUsed / 1e6).toFixed(1)} / ${(x.base.rss / 1e6).toFixed(1)} MB with 1`, '-',
         '<=1 MB each', x.heapPerInstanceMB <= 1 && x.rssPerInstanceMB <= 1 ? 'ok' : 'MISS',
+      ]);
+      rows.push([
+        `plugin: host RSS with ${x.base.instances} / ${x.at10.instances} instances (after full GC), MB`,
+        `${(x.base.rss / 1e6).toFixed(1)} / ${(x.at10.rss / 1e6).toFixed(1)}`,
+        `+${((x.at10.rss - x.base.rss) / (x.at10.instances - x.base.instances) / 1e6).toFixed(3)} MB each`, '-',
+        '<=+1 MB each (issue 12)', (x.at10.rss - x.base.rss) / (x.at10.instances - x.base.instances) <= 1e6 ? 'ok' : 'MISS',
       ]);
       rows.push([
         `plugin: :ClaudeCodeList with ${x.listInstances} instances (command round trip)`,

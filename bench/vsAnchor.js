@@ -17,14 +17,13 @@ const WebSocket = require('ws');
 const { startPluginNvim, makeRepo, until } = require('./lib/pluginNvim');
 const { startAnchorNvim, isolatedEnv, ANCHOR } = require('./lib/anchorNvim');
 const { msgLenForReply } = require('./lib/fakeEditor');
-const { summarize } = require('./lib/stats');
+const { summarize, envInt } = require('./lib/stats');
+const { loadEditorShape } = require('./lib/pluginBench');
+const { nvimBin: nvimBinIn } = require('./lib/nvimRpc');
 
 const REPO = path.resolve(__dirname, '..');
 const HOST_PROG = path.join(REPO, 'node_modules', 'neovim', 'bin', 'cli.js');
-const int = (name, dflt) => {
-  const v = Number.parseInt(process.env[name] ?? '', 10);
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-};
+const int = envInt;
 const ROUNDS = int('VS_ROUNDS', 5);
 const CALLS = int('VS_CALLS', 300);
 const WARMUP = int('VS_WARMUP', 100);
@@ -41,11 +40,7 @@ const note = (s) => process.stderr.write(`vsAnchor: ${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function nvimBin() {
-  if (process.env.NVIM_BIN) return process.env.NVIM_BIN;
-  const local = path.join(REPO, '.cache', 'nvim-0.10', 'bin', 'nvim');
-  return fs.existsSync(local) ? local : 'nvim';
-}
+const nvimBin = () => nvimBinIn(REPO);
 
 // ---------------------------------------------------------------- cleanup
 
@@ -80,7 +75,6 @@ const untrack = async (n) => { await n.quit(); nvims.delete(n); };
 
 // ---------------------------------------------------------------- repo and editor shape
 
-const FILLER = " Argument of type 'string | undefined' is not assignable to parameter of type 'string'.";
 const bigLine = (l) => `line ${String(l).padStart(6, '0')}: ${'abcdefghij'.repeat(4)}`;
 
 function repoFiles() {
@@ -93,26 +87,7 @@ function repoFiles() {
   return files;
 }
 
-/** As lib/pluginBench.js: 20 listed buffers, 200 diagnostics over 10 of them, same messages. */
-async function loadEditorShape(side, root, msgLen) {
-  const files = Array.from({ length: 20 }, (_, i) => path.join(root, `src/module${i}/file${i}.ts`));
-  await side.lua(`
-    local files, msg_len, filler = ...
-    for _, f in ipairs(files) do vim.cmd('edit ' .. vim.fn.fnameescape(f)) end
-    local ns = vim.api.nvim_create_namespace('bench')
-    local sev = { 1, 2, 3, 4 }
-    local per = {}
-    for i = 0, 199 do
-      local f = i % 10
-      per[f] = per[f] or {}
-      local m = 'Type mismatch (' .. i .. ').'
-      if #m < msg_len then m = m .. string.rep(filler, math.ceil(msg_len / #filler)):sub(1, msg_len - #m) end
-      table.insert(per[f], { lnum = 10 + i, col = 4, end_col = 18, message = m, severity = sev[i % 4 + 1], source = 'tsserver', code = tostring(2000 + i % 300) })
-    end
-    for f = 0, 9 do vim.diagnostic.set(ns, vim.fn.bufnr(files[f + 1]), per[f]) end
-  `, files, msgLen, FILLER);
-  return files;
-}
+// The editor shape (20 listed buffers, 200 diagnostics over 10) is lib/pluginBench.js's, for both sides.
 
 // ---------------------------------------------------------------- the client
 

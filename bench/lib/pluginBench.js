@@ -251,9 +251,12 @@ async function benchInstances(ctx) {
   const startMs = [];
   const base = await stats(p);
   let n = base.instances;
-  for (let i = 0; n < 21; i++, n++) startMs.push(await startInstance(ctx, i));
+  let i = 0;
+  for (; n < 10; i++, n++) startMs.push(await startInstance(ctx, i));
+  const at10 = await stats(p);
+  for (; n < 21; i++, n++) startMs.push(await startInstance(ctx, i));
   const at21 = await stats(p);
-  for (let i = 21; n < 51; i++, n++) await startInstance(ctx, i);
+  for (i = 21; n < 51; i++, n++) await startInstance(ctx, i);
   // From the command to its output on screen: 52 lines end in the hit-enter prompt, which
   // nvim_get_mode (answered even while Neovim blocks) sees; then Enter dismisses it.
   const listMs = [];
@@ -272,7 +275,7 @@ async function benchInstances(ctx) {
     startMs, start: summarize(startMs.map((ms) => ms * 1e6)),
     heapPerInstanceMB: (at21.heapUsed - base.heapUsed) / added / 1e6,
     rssPerInstanceMB: (at21.rss - base.rss) / added / 1e6,
-    added, base, at21, at51,
+    added, base, at10, at21, at51,
     list: summarize(listMs.map((ms) => ms * 1e6)), listInstances: at51.instances,
   };
 }
@@ -340,4 +343,4 @@ async function benchHookLatency(ctx, runs = 21) {
   return summarize(ns);
 }
 
-module.exports = { benchStatusline, benchHookLatency, setupPlugin, benchOpenDiff, benchSelection, benchSelectionMessages, benchInstances };
+module.exports = { loadEditorShape, benchStatusline, benchHookLatency, setupPlugin, benchOpenDiff, benchSelection, benchSelectionMessages, benchInstances };

@@ -11,7 +11,8 @@ const WebSocket = require('ws');
 const REPO = path.resolve(__dirname, '..', '..');
 const HOST_PROG = path.join(REPO, 'node_modules', 'neovim', 'bin', 'cli.js');
 
-function isolatedEnv(root) {
+/** HOME, XDG_* and CLAUDE_CONFIG_DIR under root (and the rplugin manifest, unless manifest: false). */
+function isolatedEnv(root, { manifest = true } = {}) {
   const dirs = {
     HOME: path.join(root, 'home'),
     XDG_CONFIG_HOME: path.join(root, 'xdg', 'config'),
@@ -21,7 +22,8 @@ function isolatedEnv(root) {
     CLAUDE_CONFIG_DIR: path.join(root, 'claude'),
   };
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
-  const env = { ...process.env, ...dirs, NVIM_RPLUGIN_MANIFEST: path.join(root, 'rplugin.vim') };
+  const env = { ...process.env, ...dirs };
+  if (manifest) env.NVIM_RPLUGIN_MANIFEST = path.join(root, 'rplugin.vim');
   for (const k of ['NVIM', 'NVIM_LISTEN_ADDRESS', 'CLAUDE_CODE_SSE_PORT']) delete env[k];
   return env;
 }
@@ -45,19 +47,8 @@ function makeRepo(dir, files) {
   return fs.realpathSync(dir);
 }
 
-async function startPluginNvim(bin, root, { columns = 160, lines = 48 } = {}) {
-  const { attach } = require('neovim');
-  const env = isolatedEnv(root);
-  cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
-    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '-c', 'runtime! plugin/rplugin.vim', '-c', 'UpdateRemotePlugins', '-c', 'qa!'],
-  { env, stdio: 'pipe', timeout: 60_000 });
-  const proc = cp.spawn(bin, ['--embed', '-u', 'NONE', '-i', 'NONE', '-n', '--cmd', `set rtp^=${REPO}`,
-    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile hidden',
-    '-c', 'runtime! plugin/rplugin.vim'], { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
-  const nvim = attach({ proc });
-  await nvim.request('nvim_ui_attach', [columns, lines, { ext_linegrid: true }]);
-  await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' } })`);
-  const lua = (code, ...args) => nvim.request('nvim_exec_lua', [code, args]);
+/** What a bench needs of an embedded Neovim: its client, lock files, a quit that always ends it. */
+function handle(nvim, proc, env, lua) {
   const lockDir = path.join(env.CLAUDE_CONFIG_DIR, 'ide');
   return {
     nvim, proc, env, lockDir, lua,
@@ -80,6 +71,22 @@ async function startPluginNvim(bin, root, { columns = 160, lines = 48 } = {}) {
       clearTimeout(timer);
     },
   };
+}
+
+async function startPluginNvim(bin, root, { columns = 160, lines = 48 } = {}) {
+  const { attach } = require('neovim');
+  const env = isolatedEnv(root);
+  cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
+    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '-c', 'runtime! plugin/rplugin.vim', '-c', 'UpdateRemotePlugins', '-c', 'qa!'],
+  { env, stdio: 'pipe', timeout: 60_000 });
+  const proc = cp.spawn(bin, ['--embed', '-u', 'NONE', '-i', 'NONE', '-n', '--cmd', `set rtp^=${REPO}`,
+    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile hidden',
+    '-c', 'runtime! plugin/rplugin.vim'], { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
+  const nvim = attach({ proc });
+  await nvim.request('nvim_ui_attach', [columns, lines, { ext_linegrid: true }]);
+  await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' } })`);
+  const lua = (code, ...args) => nvim.request('nvim_exec_lua', [code, args]);
+  return handle(nvim, proc, env, lua);
 }
 
 /** Poll cond (sync or async) every `every` ms until truthy; throws after timeoutMs. */
@@ -134,4 +141,4 @@ class IdClient {
   close() { this.ws.close(); }
 }
 
-module.exports = { startPluginNvim, makeRepo, git, until, IdClient };
+module.exports = { startPluginNvim, makeRepo, git, until, IdClient, isolatedEnv, handle };

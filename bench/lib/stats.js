@@ -24,4 +24,10 @@ function summarize(samplesNs) {
   };
 }
 
-module.exports = { percentile, summarize };
+/** A positive integer setting from the environment, else dflt. */
+function envInt(name, dflt) {
+  const v = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+module.exports = { percentile, summarize, envInt };
