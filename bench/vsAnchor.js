@@ -14,7 +14,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const WebSocket = require('ws');
-const { startPluginNvim, makeRepo, until } = require('./lib/pluginNvim');
+const { startPluginNvim, makeRepo, until, leaveTerminal } = require('./lib/pluginNvim');
 const { startAnchorNvim, isolatedEnv, ANCHOR } = require('./lib/anchorNvim');
 const { msgLenForReply } = require('./lib/fakeEditor');
 const { summarize, envInt } = require('./lib/stats');
@@ -160,13 +160,6 @@ class Client {
 
 // ---------------------------------------------------------------- setup of both sides
 
-/** The terminal may open after the lock file: wait until it holds the focus, then go back to the code tab. */
-async function leaveTerminal(side, what) {
-  await until(() => side.lua("return vim.bo.buftype == 'terminal'"), `${what} terminal`, 20_000, 5);
-  await side.cmd('tabfirst');
-  const bt = await side.lua('return vim.bo.buftype');
-  if (bt !== '') throw new Error(`bench: ${what}: the first tab shows a '${bt}' buffer`);
-}
 
 async function setupPlugin(bin, msgLen) {
   const root = makeRepo(path.join(TMP, 'plugin-main'), repoFiles());

@@ -5,7 +5,7 @@
 // :ClaudeCode to a listening server with its lock file. Methods: bench/README.md.
 const fs = require('fs');
 const path = require('path');
-const { startPluginNvim, makeRepo, until, IdClient } = require('./pluginNvim');
+const { startPluginNvim, makeRepo, until, IdClient, leaveTerminal } = require('./pluginNvim');
 const { connect, SeqClient } = require('./wsClient');
 const { summarize } = require('./stats');
 
@@ -57,8 +57,8 @@ async function setupPlugin(bin, tmp, msgLen) {
   const url = `ws://127.0.0.1:${lock.port}`;
   const headers = { 'x-claude-code-ide-authorization': lock.body.authToken };
   const seq = new SeqClient(await connect(url, headers));
-  // Back to a code window: the first :ClaudeCode opened its terminal in a tab.
-  await p.cmd('tabfirst');
+  // Back to a code window once the first :ClaudeCode's terminal (in a tab, after the lock) opened.
+  await leaveTerminal(p, 'plugin');
   await p.lua(`return require('claude_worktrees.state').sync()`);
   return { p, root, files, url, headers, seq, version: (await p.nvim.request('nvim_exec_lua', ['return tostring(vim.version())', []])) };
 }
@@ -238,7 +238,7 @@ async function startInstance(ctx, i) {
   if (process.env.BENCH_DEBUG) process.stderr.write(`instance ${i}: command returned after ${Number(process.hrtime.bigint() - t0) / 1e6} ms\n`);
   await until(() => seen, `lock file of instance ${i}`, 15_000, 1);
   watcher.close();
-  await p.cmd('tabfirst');
+  await leaveTerminal(p, `instance ${i}`);
   return Number(seen - t0) / 1e6;
 }
 

@@ -141,4 +141,12 @@ class IdClient {
   close() { this.ws.close(); }
 }
 
-module.exports = { startPluginNvim, makeRepo, git, until, IdClient, isolatedEnv, handle };
+/** The terminal may open after the lock file: wait until it holds the focus, then go back to the code tab. */
+async function leaveTerminal(side, what) {
+  await until(() => side.lua("return vim.bo.buftype == 'terminal'"), `${what} terminal`, 20_000, 5);
+  await side.cmd('tabfirst');
+  const bt = await side.lua('return vim.bo.buftype');
+  if (bt !== '') throw new Error(`bench: ${what}: the first tab shows a '${bt}' buffer`);
+}
+
+module.exports = { leaveTerminal, startPluginNvim, makeRepo, git, until, IdClient, isolatedEnv, handle };
