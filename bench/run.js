@@ -403,7 +403,7 @@ async function main() {
       rows.push([
         `plugin: host RSS with ${x.base.instances} / ${x.at10.instances} instances (after full GC), MB`,
         `${(x.base.rss / 1e6).toFixed(1)} / ${(x.at10.rss / 1e6).toFixed(1)}`,
-        `+${((x.at10.rss - x.base.rss) / (x.at10.instances - x.base.instances) / 1e6).toFixed(3)} MB each`, '-',
+        `${((x.at10.rss - x.base.rss) / (x.at10.instances - x.base.instances) / 1e6).toFixed(3)} MB each (signed)`, '-',
         '<=+1 MB each (issue 12)', (x.at10.rss - x.base.rss) / (x.at10.instances - x.base.instances) <= 1e6 ? 'ok' : 'MISS',
       ]);
       rows.push([
