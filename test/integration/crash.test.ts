@@ -4,10 +4,10 @@
  * server resuming the session).
  */
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { CAPTURE_NOTIFY_LUA, descendants, lockFiles, notesOf, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
+import { portClosed, portOpen } from '../helpers/port';
 import { postHook } from '../helpers/hooks';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
@@ -15,13 +15,6 @@ const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 interface Snap { name: string; root: string; port: number; pid: number | null; state: string; connected: boolean; sessionId?: string | null; lockPath: string }
 interface Start { event: string; pid: number; cwd: string; args: string[]; port: string; hookToken: string }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** The Node remote-plugin host(s) among Neovim's descendants. */
 function hostPids(nvimPid: number): number[] {
@@ -104,7 +97,7 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     await waitFor(async () => (await instances()).length === 0, 'killed', 5_000);
     await waitFor(() => !pidAlive(second.pid!), 'claude gone', 5_000);
     expect(lockFiles(t.lockDir)).toEqual([]);
-    await waitFor(async () => !(await portOpen(second.port)), 'port closed', 5_000); // it closes a loop turn after the lock goes
+    await portClosed(second.port);
   });
 
   it('Neovim killed with -9: its claude and lock go; the next Neovim removes dead-pid locks', async () => {
@@ -121,7 +114,7 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     await waitFor(() => !pidAlive(first.pid!), 'claude of the dead Neovim gone', 5_000);
     await waitFor(() => !fs.existsSync(first.lockPath), 'its lock removed', 5_000);
     // The listener closes on the host's next loop turn after the lock goes (fresh-clone CI run 4).
-    await waitFor(async () => !(await portOpen(first.port)), 'its port closed', 5_000);
+    await portClosed(first.port);
     await waitFor(() => !pidAlive(hosts[0]), 'the host of the dead Neovim gone', 5_000);
     await t.quit();
 

@@ -4,22 +4,15 @@
  * the other worktree's instance is untouched.
  */
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { claudeCodeFrom, CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
+import { portClosed, portOpen } from '../helpers/port';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 
 interface Snap { name: string; root: string; port: number; pid: number | null; state: string; connected: boolean; lockPath: string }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe.each(nvimBins())('a worktree deleted under its instance (%s)', (bin) => {
   let t: TestNvim;
@@ -57,7 +50,7 @@ describe.each(nvimBins())('a worktree deleted under its instance (%s)', (bin) =>
     fs.rmSync(repo.b, { recursive: true, force: true });
     await waitFor(async () => (await instances()).length === 1 && !fs.existsSync(b.lockPath), 'B ended, its lock removed', 10_000);
     await waitFor(() => !pidAlive(b.pid!), "B's claude stopped", 5_000);
-    await waitFor(async () => !(await portOpen(b.port)), 'port closed', 5_000); // it closes a loop turn after the lock goes
+    await portClosed(b.port);
     const notes = (await notesOf(t)).filter((n) => n.includes('was deleted'));
     expect(notes).toEqual([`claude-worktrees: worktree ${repo.b} was deleted: instance ${b.name} ended (claude stopped, lock removed)`]);
 

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { claudeCodeFrom, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, versionOf, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
+import { portClosed } from '../helpers/port';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 
@@ -13,13 +13,6 @@ function frames(log: string): Array<{ pid: number; cwd: string; event: string; f
   return fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) => {
   let t: TestNvim;
@@ -143,13 +136,13 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     // The kill finishes with the server's stop (the state may be pushed a moment before).
     await waitFor(() => lockFiles(t.lockDir).length === 1, 'B lock file removed');
     expect(lockFiles(t.lockDir).map((l) => l.body.workspaceFolders[0])).toEqual([repo.a]);
-    await waitFor(async () => !(await portOpen(b.port)), 'port closed', 5_000); // it closes a loop turn after the lock goes
+    await portClosed(b.port);
     expect(pidAlive(a.pid!)).toBe(true);
 
     const code = await t.quit({ keepRoot: true }); // its lockDir is checked below; afterEach removes it
     expect(code).toBe(0);
     await waitFor(() => lockFiles(t.lockDir).length === 0, 'no lock files after :qa');
     await waitFor(() => !pidAlive(a.pid!), 'A process ended after :qa');
-    await waitFor(async () => !(await portOpen(a.port)), 'port closed', 5_000); // it closes a loop turn after the lock goes
+    await portClosed(a.port);
   }, 60_000);
 });
