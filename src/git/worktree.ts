@@ -78,6 +78,8 @@ function dotGitFileAbove(dir: string): string | null {
  */
 export async function worktreeOf(dir: string): Promise<WorktreeInfo> {
   const cwd = fs.realpathSync(existingDir(path.resolve(dir)));
+  const fast = plainWorktreeOf(cwd);
+  if (fast) return fast;
   const git = simpleGit({ baseDir: cwd, timeout: { block: 5000 } });
   const top = await probe(git, ['rev-parse', '--show-toplevel']);
   if (top) return { root: fs.realpathSync(top), branch: await branchOf(git), isGit: true };
@@ -97,6 +99,63 @@ export async function worktreeOf(dir: string): Promise<WorktreeInfo> {
       + 'was pruned): run git worktree prune in the repository, or remove that .git file');
   }
   return { root: cwd, branch: '', isGit: false };
+}
+
+// Environment that changes where git looks: then only git itself can say.
+const GIT_ENV = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_COMMON_DIR', 'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM'];
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What `git rev-parse --show-toplevel` and the branch would say, read from the files alone, for
+ * the plain case: a `.git` directory (or a linked worktree's `.git` file) above dir, owned by us,
+ * HEAD on a branch, no core.worktree or bare in its config. Anything else returns null and git
+ * decides. Spawning git twice is most of a warm :ClaudeCode's time to its lock file.
+ */
+export function plainWorktreeOf(cwd: string): WorktreeInfo | null {
+  if (GIT_ENV.some((k) => process.env[k])) return null;
+  if (cwd.split(path.sep).includes('.git')) return null;
+  for (let d = cwd; ; d = path.dirname(d)) {
+    const dotGit = path.join(d, '.git');
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(dotGit);
+    } catch {
+      // none here
+    }
+    if (st) {
+      let gitDir = dotGit;
+      if (st.isFile()) {
+        const m = /^gitdir: (.+)$/m.exec(readText(dotGit) ?? '');
+        if (!m) return null;
+        gitDir = path.resolve(d, m[1].trim());
+      } else if (!st.isDirectory()) {
+        return null;
+      }
+      const head = readText(path.join(gitDir, 'HEAD'));
+      const ref = head && /^ref: refs\/heads\/(\S+)\s*$/.exec(head);
+      if (!ref) return null; // detached, or not a git dir: git gives the short commit or the error
+      const commonRel = readText(path.join(gitDir, 'commondir'));
+      const common = commonRel ? path.resolve(gitDir, commonRel.trim()) : gitDir;
+      const config = readText(path.join(common, 'config'));
+      if (config === null || /^\s*(worktree|bare\s*=\s*true)/im.test(config)) return null;
+      if (gitDir !== dotGit && /^\s*worktree/im.test(readText(path.join(gitDir, 'config.worktree')) ?? '')) return null;
+      try {
+        // git refuses a repository another user owns (safe.directory): let it say so.
+        if (typeof process.getuid === 'function' && fs.statSync(common).uid !== process.getuid()) return null;
+        return { root: fs.realpathSync(d), branch: ref[1], isGit: true };
+      } catch {
+        return null;
+      }
+    }
+    if (path.dirname(d) === d) return null;
+  }
 }
 
 async function branchOf(git: Git): Promise<string> {
