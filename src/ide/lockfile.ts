@@ -42,8 +42,9 @@ export function writeLock(dir: string, port: number, body: LockBody): string {
   const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
   try {
     try {
+      // No fsync: the rename makes it appear whole to readers, and a lock that a power loss
+      // took would be stale anyway (its port is gone); fsync was most of a start's lock time.
       fs.writeSync(fd, JSON.stringify(body));
-      fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

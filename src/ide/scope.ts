@@ -90,7 +90,7 @@ function kindOf(st: fs.Stats): string {
 
 function realOrNull(p: string): string | null {
   try {
-    return fs.realpathSync(p);
+    return fs.realpathSync.native(p);
   } catch {
     return null;
   }
@@ -101,12 +101,14 @@ function realOrNull(p: string): string | null {
  * exist. null when a component exists but cannot be resolved (a dangling or looping link):
  * such a path is refused rather than guessed.
  */
+// realpathSync.native: one realpath(3) call, where the JS version lstats every component (about
+// 10 us of a 130 us tool call, every call).
 function realOfMaybeMissing(p: string): string | null {
   const rest: string[] = [];
   let cur = p;
   for (;;) {
     try {
-      return path.join(fs.realpathSync(cur), ...rest.reverse());
+      return path.join(fs.realpathSync.native(cur), ...rest.reverse());
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') return null;
