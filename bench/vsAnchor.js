@@ -8,7 +8,8 @@
 //
 // Settings (env): VS_ROUNDS (5), VS_CALLS (300 sequential calls per tool, side and round),
 // VS_WARMUP (100), VS_INFLIGHT_CALLS (400 per tool, side and round), VS_DIFF_RUNS (5, after 1
-// warmup), VS_STARTS (10 fresh Neovims each), VS_STARTUPTIME_RUNS (20), NVIM_BIN.
+// warmup), VS_STARTS (10 fresh Neovims each), VS_STARTUPTIME_RUNS (20), NVIM_BIN,
+// VS_ONLY=cold (only section c, for work on the start path).
 const cp = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -33,6 +34,7 @@ const DIFF_RUNS = int('VS_DIFF_RUNS', 5);
 const STARTS = int('VS_STARTS', 10);
 const STARTUPTIME_RUNS = int('VS_STARTUPTIME_RUNS', 20);
 const WATCHDOG_MS = 600_000;
+const ONLY_COLD = process.env.VS_ONLY === 'cold';
 
 // The neovim client replaces console.*; write directly.
 const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -440,8 +442,8 @@ async function benchStartuptime(bin) {
 }
 
 /** A fresh Neovim, first :ClaudeCode (resp. :CwAnchor) until its lock file exists. */
-async function firstStart(bin, which, i) {
-  const dir = path.join(TMP, `fresh-${which}-${i}`);
+async function firstStart(bin, which, i, prestart = false) {
+  const dir = path.join(TMP, `fresh-${which}-${prestart ? 'pre-' : ''}${i}`);
   const repo = makeRepo(path.join(dir, 'repo'), { 'a.txt': `fresh ${i}\n` });
   const env = isolatedEnv(path.join(dir, 'nvim'));
   const args = ['--embed', '-u', 'NONE', '-i', 'NONE', '-n', '--cmd', 'set nomore shortmess+=I noswapfile hidden'];
@@ -471,8 +473,11 @@ async function firstStart(bin, which, i) {
   try {
     await nvim.request('nvim_ui_attach', [160, 48, { ext_linegrid: true }]);
     const setup = which === 'plugin' ? 'claude_worktrees' : 'cw_anchor';
-    await nvim.request('nvim_exec_lua', [`require('${setup}').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' } })`, []]);
+    const pre = prestart ? ', prestart = true' : '';
+    await nvim.request('nvim_exec_lua', [`require('${setup}').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' }${pre} })`, []]);
     await nvim.command(`edit ${repo}/a.txt`);
+    // prestart: the host started in the background; time the command once it is warm.
+    if (prestart) await until(async () => (await nvim.request('nvim_exec_lua', ["return require('claude_worktrees.host').warm", []])), 'prestarted host warm', 30_000, 2);
     const lockDir = path.join(env.CLAUDE_CONFIG_DIR, 'ide');
     fs.mkdirSync(lockDir, { recursive: true, mode: 0o700 });
     let seen = null;
@@ -498,11 +503,16 @@ async function firstStart(bin, which, i) {
 }
 
 async function benchFirstStart(bin) {
-  const r = { plugin: [], anchor: [] };
+  const r = { plugin: [], prestarted: [], anchor: [] };
+  const order = ['plugin', 'prestarted', 'anchor'];
   for (let i = 0; i < STARTS; i++) {
-    for (const which of i % 2 === 0 ? ['plugin', 'anchor'] : ['anchor', 'plugin']) r[which].push(await firstStart(bin, which, i));
+    for (let k = 0; k < order.length; k++) {
+      const which = order[(k + i) % order.length];
+      r[which].push(which === 'prestarted' ? await firstStart(bin, 'plugin', i, true) : await firstStart(bin, which, i));
+    }
   }
-  return { plugin: { medianMs: median(r.plugin), all: r.plugin }, anchor: { medianMs: median(r.anchor), all: r.anchor }, n: STARTS };
+  const of = (xs) => ({ medianMs: median(xs), all: xs });
+  return { plugin: of(r.plugin), prestarted: of(r.prestarted), anchor: of(r.anchor), n: STARTS };
 }
 
 // ---------------------------------------------------------------- output
@@ -521,14 +531,7 @@ function table(head, rows) {
   for (const r of rows) out(line(r));
 }
 
-async function main() {
-  const t00 = Date.now();
-  if (!fs.existsSync(path.join(REPO, 'dist', 'rplugin-specs.json'))) throw new Error('dist/ missing: run `npm run build` first');
-  const bin = nvimBin();
-  const version = cp.execFileSync(bin, ['--version'], { encoding: 'utf8' }).split('\n')[0];
-  // Same diagnostics message length as bench/run.js (getDiagnostics {} reply about 46 KB for the plugin).
-  const msgLen = msgLenForReply(path.join(fs.realpathSync(TMP), 'plugin-main'), 200, 10, 46_000);
-
+async function benchWarm(msgLen, bin) {
   note('starting the plugin and the anchor');
   const pl = await setupPlugin(bin, msgLen);
   const an = await setupAnchor(bin, msgLen);
@@ -548,6 +551,21 @@ async function main() {
   for (const s of sides) { s.seq.close(); s.inf.close(); s.diff.close(); }
   await untrack(pl.side);
   await untrack(an.side);
+  return { shapes, tools, diffs };
+}
+
+async function main() {
+  const t00 = Date.now();
+  if (!fs.existsSync(path.join(REPO, 'dist', 'rplugin-specs.json'))) throw new Error('dist/ missing: run `npm run build` first');
+  const bin = nvimBin();
+  const version = cp.execFileSync(bin, ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  // Same diagnostics message length as bench/run.js (getDiagnostics {} reply about 46 KB for the plugin).
+  const msgLen = msgLenForReply(path.join(fs.realpathSync(TMP), 'plugin-main'), 200, 10, 46_000);
+
+  let shapes = null;
+  let tools = null;
+  let diffs = null;
+  if (!ONLY_COLD) ({ shapes, tools, diffs } = await benchWarm(msgLen, bin));
   note('c. cold start');
   const st = await benchStartuptime(bin);
   const first = await benchFirstStart(bin);
@@ -555,36 +573,39 @@ async function main() {
   out('');
   out(`claude-worktrees vs cw_anchor (pure-Lua in-process IDE server), ${version}, ${os.cpus().length} CPUs`);
   out(`ratio = plugin / anchor (below 1: the plugin is faster). ${ROUNDS} rounds x ${CALLS} sequential calls per tool and side (after ${WARMUP} warmup), ${ROUNDS} x ${INFLIGHT_CALLS} with ${INFLIGHT} in flight; rounds interleaved.`);
-  out('');
-  table(['reply (validated once)', 'plugin bytes', 'anchor bytes', 'plugin', 'anchor'],
-    TOOLS.map((t) => [t, shapes.plugin[t].bytes, shapes.anchor[t].bytes, shapes.plugin[t].what, shapes.anchor[t].what]));
-  out('');
-  table(['a. tools/call, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin p99', 'anchor p99', 'ratio', 'plugin/s x16', 'anchor/s x16', 'ratio', 'plugin max x16', 'anchor max x16'],
-    TOOLS.map((t) => {
-      const p = tools.plugin[t];
-      const a = tools.anchor[t];
-      return [t, f3(p.seq.p50), f3(a.seq.p50), ratio(p.seq.p50, a.seq.p50), f3(p.seq.p99), f3(a.seq.p99), ratio(p.seq.p99, a.seq.p99),
-        Math.round(p.inflightRate), Math.round(a.inflightRate), ratio(a.inflightRate, p.inflightRate), f1(p.inflightMax), f1(a.inflightMax)];
-    }));
-  out('(calls/s ratio is anchor/plugin, so below 1 still means the plugin is faster; max x16 = worst latency under 16 in flight, ms)');
-  out('');
-  const drows = [];
-  for (const [label, d] of Object.entries(diffs)) {
-    for (const [what, key] of [['request -> diff windows', 'open'], ['accept -> reply', 'accept'], ['deny -> reply', 'deny']]) {
-      drows.push([`${label}: ${what}`, f3(d.plugin[key].p50), f3(d.anchor[key].p50), ratio(d.plugin[key].p50, d.anchor[key].p50), f3(d.plugin[key].max), f3(d.anchor[key].max), d.plugin[key].n]);
+  if (!ONLY_COLD) {
+    out('');
+    table(['reply (validated once)', 'plugin bytes', 'anchor bytes', 'plugin', 'anchor'],
+      TOOLS.map((t) => [t, shapes.plugin[t].bytes, shapes.anchor[t].bytes, shapes.plugin[t].what, shapes.anchor[t].what]));
+    out('');
+    table(['a. tools/call, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin p99', 'anchor p99', 'ratio', 'plugin/s x16', 'anchor/s x16', 'ratio', 'plugin max x16', 'anchor max x16'],
+      TOOLS.map((t) => {
+        const p = tools.plugin[t];
+        const a = tools.anchor[t];
+        return [t, f3(p.seq.p50), f3(a.seq.p50), ratio(p.seq.p50, a.seq.p50), f3(p.seq.p99), f3(a.seq.p99), ratio(p.seq.p99, a.seq.p99),
+          Math.round(p.inflightRate), Math.round(a.inflightRate), ratio(a.inflightRate, p.inflightRate), f1(p.inflightMax), f1(a.inflightMax)];
+      }));
+    out('(calls/s ratio is anchor/plugin, so below 1 still means the plugin is faster; max x16 = worst latency under 16 in flight, ms)');
+    out('');
+    const drows = [];
+    for (const [label, d] of Object.entries(diffs)) {
+      for (const [what, key] of [['request -> diff windows', 'open'], ['accept -> reply', 'accept'], ['deny -> reply', 'deny']]) {
+        drows.push([`${label}: ${what}`, f3(d.plugin[key].p50), f3(d.anchor[key].p50), ratio(d.plugin[key].p50, d.anchor[key].p50), f3(d.plugin[key].max), f3(d.anchor[key].max), d.plugin[key].n]);
+      }
     }
+    table(['b. openDiff, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin max', 'anchor max', 'n'], drows);
+    out(`(proposal: 1 line in 100 changed; accept replies checked: FILE_SAVED + the proposal byte for byte; ${Object.entries(diffs).map(([l, d]) => `${l} = ${d.bytes} B`).join(', ')})`);
   }
-  table(['b. openDiff, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin max', 'anchor max', 'n'], drows);
-  out(`(proposal: 1 line in 100 changed; accept replies checked: FILE_SAVED + the proposal byte for byte; ${Object.entries(diffs).map(([l, d]) => `${l} = ${d.bytes} B`).join(', ')})`);
   out('');
   table(['c. cold start, ms', 'plugin', 'anchor', 'ratio'], [
     [`Neovim startup added (median of ${st.runs}; bare ${f1(st.baseMs)})`, f3(st.plugin.addedMs), f3(st.anchor.addedMs), ratioAbove(st.plugin.addedMs, st.anchor.addedMs, 0.2)],
     ['  sourcing its plugin/* files', f3(st.plugin.sourcingMs), f3(st.anchor.sourcingMs), ratio(st.plugin.sourcingMs, st.anchor.sourcingMs)],
     ['  VimEnter autocommands, added', f3(st.plugin.vimEnterAddedMs), f3(st.anchor.vimEnterAddedMs), ratioAbove(st.plugin.vimEnterAddedMs, st.anchor.vimEnterAddedMs, 0.05)],
     [`first :ClaudeCode / :CwAnchor -> lock file (median of ${first.n} fresh Neovims)`, f1(first.plugin.medianMs), f1(first.anchor.medianMs), ratio(first.plugin.medianMs, first.anchor.medianMs)],
+    ['  the same, host prestarted (setup({ prestart = true }))', f1(first.prestarted.medianMs), f1(first.anchor.medianMs), ratio(first.prestarted.medianMs, first.anchor.medianMs)],
   ]);
   out(`(startup: nvim --headless -u <init with only the rtp entry>, quit after VimEnter; commands defined after startup: ${st.commandsAfterStartup === '2 2' ? 'both' : st.commandsAfterStartup}.`);
-  out(` first command: all ${first.n}: plugin ${first.plugin.all.map((x) => x.toFixed(0)).join(' ')}; anchor ${first.anchor.all.map((x) => x.toFixed(1)).join(' ')})`);
+  out(` first command: all ${first.n}: plugin ${first.plugin.all.map((x) => x.toFixed(0)).join(' ')}; prestarted ${first.prestarted.all.map((x) => x.toFixed(1)).join(' ')}; anchor ${first.anchor.all.map((x) => x.toFixed(1)).join(' ')})`);
   out(`total ${((Date.now() - t00) / 1000).toFixed(1)} s`);
 
   if (process.env.BENCH_JSON) {

@@ -1,19 +1,55 @@
--- Loaded at startup: costs one autocmd. The Node side registers itself once Neovim is up (no
--- :UpdateRemotePlugins needed); nothing of it starts before the first :ClaudeCode* command.
+-- Loaded at startup. Costs one small file read: it defines the :ClaudeCode* commands as stubs
+-- from the specs `npm run build` wrote, and nothing else (no autocmd, no autoload, no Node).
+-- A stub's first call registers the remote host (claude_worktrees.register), which replaces
+-- every stub with its remote command, and runs the command again. No :UpdateRemotePlugins.
 if vim.g.loaded_claude_worktrees then return end
 vim.g.loaded_claude_worktrees = 1
 
-local function register()
-  local ok, how, why = pcall(function() return require('claude_worktrees.register').ensure() end)
-  if not ok or not how then
-    vim.notify('claude-worktrees: ' .. tostring(ok and why or how), vim.log.levels.WARN)
+local src = debug.getinfo(1, 'S').source:sub(2)
+local root = vim.fn.fnamemodify(src, ':p:h:h')
+local okj, specs = false, nil
+local f = io.open(root .. '/dist/rplugin-specs.json', 'r')
+if f then
+  okj, specs = pcall(vim.json.decode, f:read('*a'))
+  f:close()
+end
+if not okj or type(specs) ~= 'table' then
+  -- Not built: one command that says so.
+  specs = { { type = 'command', name = 'ClaudeCode', opts = { nargs = '*', bang = '' } } }
+end
+
+local forwarding = {}
+
+local function stub(name, opts)
+  return function(o)
+    local how, why = require('claude_worktrees.register').ensure()
+    if not how then
+      return require('claude_worktrees.util').notify(':' .. name .. ': ' .. tostring(why), vim.log.levels.ERROR)
+    end
+    if forwarding[name] then
+      -- Still this stub after registering: the manifest lacks the command (an old one).
+      return require('claude_worktrees.util').notify(':' .. name .. ' is not in the :UpdateRemotePlugins manifest: run '
+        .. ':UpdateRemotePlugins again (or delete the manifest) and restart', vim.log.levels.ERROR)
+    end
+    forwarding[name] = true
+    local range = (opts.range ~= nil and o.range > 0) and (o.line1 .. ',' .. o.line2) or ''
+    local ok, err = pcall(vim.cmd, range .. name .. (o.bang and '!' or '') .. (o.args ~= '' and (' ' .. o.args) or ''))
+    forwarding[name] = nil
+    if not ok then error(err, 0) end
   end
 end
 
--- Lazy-loaded after startup (lazy.nvim `cmd`/`keys`): register now. Else after the manifest
--- (plugin/rplugin.vim) had its say, which can come after this file.
-if vim.v.vim_did_enter == 1 then
-  register()
-else
-  vim.api.nvim_create_autocmd('VimEnter', { once = true, callback = register })
+-- A command already there came from an :UpdateRemotePlugins manifest sourced before us.
+local have = vim.api.nvim_get_commands({ builtin = false })
+for _, spec in ipairs(specs) do
+  if type(spec) == 'table' and spec.type == 'command' and type(spec.name) == 'string' and not have[spec.name] then
+    local o = type(spec.opts) == 'table' and spec.opts or {}
+    vim.api.nvim_create_user_command(spec.name, stub(spec.name, o), {
+      nargs = tonumber(o.nargs) or o.nargs, -- the API takes 0 and 1 as numbers
+      range = o.range ~= nil or nil,
+      bang = o.bang ~= nil or nil,
+      complete = o.complete,
+      desc = 'claude-worktrees (registers its host on first use)',
+    })
+  end
 end

@@ -61,8 +61,36 @@ local function check_node()
   end
 end
 
+--- The plugin's own host (no manifest names the plugin): node + dist/host/loader.js + bundle.
+local function check_own_host(root)
+  local loader, bundle = root .. '/dist/host/loader.js', root .. '/dist/host.bundle.js'
+  if not uv.fs_stat(loader) or not uv.fs_stat(bundle) then
+    report.error('own host not built: ' .. (uv.fs_stat(loader) and bundle or loader) .. ' is missing',
+      { 'Run `npm ci && npm run build` in ' .. root })
+    return
+  end
+  local cfg = require('claude_worktrees').config.node
+  local exe = vim.fn.exepath(cfg or 'node')
+  if exe == '' then
+    report.error('node for the host not found: ' .. (cfg or 'node on PATH'), { "Install Node.js >= 20 or set setup({ node = '/path/to/node' })" })
+    return
+  end
+  report.ok('own host: ' .. exe .. ' ' .. loader .. ' (no shared Node host, no :UpdateRemotePlugins)')
+  if uv.fs_stat(bundle .. '.cache') then
+    report.ok('V8 code cache: ' .. bundle .. '.cache')
+  else
+    report.warn('no V8 code cache beside ' .. bundle .. ': the host starts slower', { 'Run `npm run build` again' })
+  end
+  local host = require('claude_worktrees.host')
+  if host.chan then report.info('running on channel ' .. host.chan .. (host.warm and ' (prestarted)' or '')) end
+end
+
 local function check_host(root)
   report.start('claude_worktrees: Node remote-plugin host')
+  local reg = require('claude_worktrees.register')
+  if reg.host == require('claude_worktrees.host').NAME or (reg.host == nil and not reg.manifest_entry()) then
+    return check_own_host(root)
+  end
   local prog = vim.g.node_host_prog
   if type(prog) == 'string' and prog ~= '' then
     local path = vim.fn.expand(prog)
@@ -121,9 +149,9 @@ local function check_manifest(root)
   local fix = { 'Run `npm run build` in the plugin directory (plugin/claude_worktrees.lua then registers it), '
     .. 'or :UpdateRemotePlugins, and restart Neovim' }
   if not body or not body:find('claude-worktrees', 1, true) then
-    -- No :UpdateRemotePlugins needed: plugin/claude_worktrees.lua registers from the build.
+    -- No :UpdateRemotePlugins needed: the first command registers the own host from the build.
     if vim.loop.fs_stat(specs) then
-      report.ok('no manifest entry (' .. path .. '): registered at startup from ' .. specs)
+      report.ok('no manifest entry (' .. path .. '): the own host registers on first use from ' .. specs)
     else
       report.error((body and ('manifest ' .. path .. ' does not mention claude-worktrees') or ('manifest not found: ' .. path))
         .. ', and ' .. specs .. ' is missing', fix)

@@ -16,6 +16,8 @@ local defaults = {
   max_instances = 10,        -- the next start past this is refused, naming the ones to end
   auto_resume = true,        -- :ClaudeCode resumes the worktree's last session (:ClaudeCode! starts fresh)
   auto_restart = true,       -- a crashed claude restarts (1, 2, 4 s), at most { max = 3, window = 60 } s
+  node = nil,                -- node executable for the plugin's host; nil = `node` on PATH
+  prestart = false,          -- start the host in the background: true (after setup), or event name(s)
 }
 
 M.config = vim.deepcopy(defaults)
@@ -64,6 +66,17 @@ local function validate(opts)
       error('claude_worktrees: auto_restart must be true, false or { max = <count>, window = <seconds> }')
     end
   end
+  if opts.node ~= nil and (type(opts.node) ~= 'string' or opts.node == '') then
+    error('claude_worktrees: node must be the path (or name) of a node executable')
+  end
+  if opts.prestart ~= nil and type(opts.prestart) ~= 'boolean' then
+    local p = opts.prestart
+    local ok = type(p) == 'string' and p ~= '' or type(p) == 'table' and #p > 0
+    for _, e in ipairs(type(p) == 'table' and p or {}) do
+      if type(e) ~= 'string' or e == '' then ok = false end
+    end
+    if not ok then error("claude_worktrees: prestart must be true, false, an event name or a list of them (e.g. 'VimEnter')") end
+  end
   if opts.auto_resume ~= nil and type(opts.auto_resume) ~= 'boolean' then
     error('claude_worktrees: auto_resume must be true or false')
   end
@@ -97,6 +110,7 @@ function M.setup(opts)
   end
   M._track()
   M._define_commands()
+  M._arm_prestart()
   local ok, colors = pcall(require, 'claude_worktrees.colors')
   if ok and colors.setup then colors.setup() end
   return M
@@ -109,10 +123,29 @@ function M._track()
   require('claude_worktrees.state').setup()
 end
 
+--- setup({ prestart = ... }): start the host in the background (after setup, or on the events),
+--- so the first :ClaudeCode finds it up. An event that is never used costs nothing.
+function M._arm_prestart()
+  local group = vim.api.nvim_create_augroup('claude_worktrees_prestart', { clear = true })
+  local p = M.config.prestart
+  if not p then return end
+  local function go() vim.schedule(function() require('claude_worktrees.host').prestart() end) end
+  if p == true then
+    -- After startup: starting a process while Neovim still starts gains nothing.
+    if vim.v.vim_did_enter == 1 then go() else vim.api.nvim_create_autocmd('VimEnter', { group = group, once = true, callback = go }) end
+    return
+  end
+  vim.api.nvim_create_autocmd(type(p) == 'table' and p or { p }, { group = group, once = true, callback = go })
+end
+
 -- Commands that need what remote commands cannot have (`!`): defined here, forwarded to Node.
 function M._define_commands()
   vim.api.nvim_create_user_command('ClaudeCodeWorktree', function(o)
     -- Remote functions are defined on first call (FuncUndefined): exists() cannot tell.
+    local how, why = require('claude_worktrees.register').ensure()
+    if not how then
+      return require('claude_worktrees.util').notify(':ClaudeCodeWorktree: ' .. tostring(why), vim.log.levels.ERROR)
+    end
     local ok, err = pcall(vim.fn.ClaudeWorktreesWorktree, o.fargs, o.bang, M.context())
     if not ok then
       local msg = tostring(err)
@@ -189,18 +222,7 @@ function M._host_died()
   end
   M.state = { instances = {} }
   -- remote#host caches the channel and the commands call it directly: reset both, on 0.7 and 0.10.
-  pcall(vim.cmd, "call remote#host#Register('node', '*', function('provider#node#Require'))")
-  local okp, plugins = pcall(vim.fn['remote#host#PluginsForHost'], 'node')
-  for _, plugin in ipairs(okp and plugins or {}) do
-    for _, spec in ipairs(plugin.specs or {}) do
-      local sync = spec.sync
-      if spec.type == 'command' then
-        pcall(vim.fn['remote#define#CommandOnHost'], 'node', plugin.path .. ':command:' .. spec.name, sync, spec.name, spec.opts)
-      elseif spec.type == 'function' then
-        pcall(vim.fn['remote#define#FunctionOnHost'], 'node', plugin.path .. ':function:' .. spec.name, sync, spec.name, spec.opts)
-      end
-    end
-  end
+  require('claude_worktrees.register').rearm()
   require('claude_worktrees.util').notify(('the plugin host died (killed?); %d instance%s ended; the next :ClaudeCode restarts it')
     :format(ended, ended == 1 and '' or 's'), vim.log.levels.WARN)
 end

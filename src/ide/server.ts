@@ -174,6 +174,16 @@ function reject(socket: Duplex, status: number, reason: string): void {
   setTimeout(kill, 1000).unref();
 }
 
+/**
+ * A loopback listen and close, to nobody: Node's first listen costs about 2 ms of one-time
+ * setup, which prestart pays ahead of the first :ClaudeCode instead of in it.
+ */
+export async function warmUpListen(): Promise<void> {
+  const server = http.createServer();
+  await listen(server, 0);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 async function listen(server: http.Server, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => { server.off('listening', onListening); reject(err); };

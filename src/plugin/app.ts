@@ -10,7 +10,7 @@ import { DiffTable, NvimEditor, parseSelection } from './nvimEditor';
 import { EditorState } from './editorState';
 import { InstanceManager } from '../instances/manager';
 import type { Instance, InstanceSnapshot, StatusChange } from '../instances/instance';
-import type { HookEvent } from '../ide/server';
+import { warmUpListen, type HookEvent } from '../ide/server';
 import { worktreeOf } from '../git/worktree';
 import { worktreeCommand } from './worktreeCommand';
 import { claudeArgv, claudeEnv } from '../claude/env';
@@ -88,6 +88,13 @@ export class App {
       this.ready.catch(() => { this.ready = null; });
     }
     return this.ready;
+  }
+
+  /** prestart: attach, and pay the one-time costs of a first start now (nothing is started). */
+  async warm(): Promise<void> {
+    await this.init();
+    await warmUpListen();
+    await this.bridge.call('claude_worktrees.host', 'warmed');
   }
 
   private async attach(): Promise<void> {

@@ -86,6 +86,11 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   const worktree = command(':ClaudeCodeWorktree', (c, rawArgs, bang) => app.worktree(c, rawArgs, bang === true || bang === 1));
   plugin.registerFunction('ClaudeWorktreesWorktree', (args: unknown) => worktree(...(Array.isArray(args) ? args : [])), { sync: true });
 
+  // prestart (lua/claude_worktrees/host.lua): attach now, so the first command costs one request.
+  plugin.registerFunction('ClaudeWorktreesWarm', () => {
+    app.warm().catch((err) => app.report('prestart', err));
+  }, { sync: false });
+
   // A barrier for tests and the bench: returns once every event Lua sent before it is applied
   // (events and this request travel in order on the same channel).
   plugin.registerFunction('ClaudeWorktreesSync', () => app.editorState.batches, { sync: true });

@@ -107,7 +107,8 @@ export interface NvimCliOptions {
  * into the CLI, just as ClaudeCli runs it under `env -i`), plus the remote-plugin manifest.
  */
 export function nvimEnvFor(sandbox: Sandbox, nvimBin: string, logFile: string): NodeJS.ProcessEnv {
-  const manifest = manifestFor(nvimBin);
+  // The plugin's own host unless CW_TEST_HOST=node (as test/helpers/nvim.ts): then a manifest.
+  const manifest = OWN_HOST ? path.join(sandbox.root, 'no-rplugin-manifest.vim') : manifestFor(nvimBin);
   return {
     ...sandbox.env,
     NVIM_RPLUGIN_MANIFEST: manifest,
@@ -120,6 +121,8 @@ export function nvimEnvFor(sandbox: Sandbox, nvimBin: string, logFile: string): 
  * test/globalTeardown.ts removes them. Kept so callers need not change.
  */
 export function removeManifests(): void {}
+
+const OWN_HOST = process.env.CW_TEST_HOST !== 'node';
 
 export class NvimCli {
   /** Every claude pid seen, to make sure none outlives the test. */
@@ -138,7 +141,7 @@ export class NvimCli {
     const env = nvimEnvFor(opts.sandbox, opts.nvimBin, logFile);
     const proc = cp.spawn(opts.nvimBin, ['--embed', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
       '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile',
-      '-c', 'runtime! plugin/rplugin.vim'],
+      '-c', 'runtime! plugin/rplugin.vim', ...(OWN_HOST ? ['-c', 'runtime! plugin/claude_worktrees.lua'] : [])],
     { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     const nvim = attach({ proc });
     const rig = new NvimCli(nvim, proc, opts, logFile);

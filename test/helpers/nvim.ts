@@ -122,6 +122,10 @@ export async function startNvim(bin: string, cwd: string, setupLua = 'require("c
   // opts.root: the root (HOME, XDG dirs, CLAUDE_CONFIG_DIR) of an earlier Neovim quit with
   // keepRoot, to play a restart on the same machine.
   const root = opts.root ?? tmpDir('cw-nvim-');
+  // By default every test runs on the plugin's own host (no manifest, plugin/ sourced), as an
+  // install with a plugin manager runs it; CW_TEST_HOST=node runs them on the shared host of an
+  // :UpdateRemotePlugins manifest (npm test does both). Tests that pass either option choose.
+  if (process.env.CW_TEST_HOST !== 'node' && opts.manifest === undefined && opts.pluginDir === undefined) opts = { ...opts, manifest: false, pluginDir: true };
   const env = isolatedEnv(root);
   // manifest: false plays an install where :UpdateRemotePlugins never ran; pluginDir: source our
   // plugin/ file as a plugin manager would (-u NONE loads no plugins).

@@ -97,9 +97,11 @@ describe.each(nvimBins())(':checkhealth claude_worktrees (%s)', (bin) => {
     const { report, status } = checkhealth(bin, env, `require('claude_worktrees').setup({ cmd = '${path.join(root, 'no-such-claude')} --x' })`);
     expect(status).toBe(0);
     // Built, so plugin/ registers the plugin without a manifest.
-    expect(section(report, 'remote-plugin manifest')).toMatch(/OK.*no manifest entry .*registered at startup from .*rplugin-specs\.json/);
+    expect(section(report, 'remote-plugin manifest')).toMatch(/OK.*no manifest entry .*the own host registers on first use from .*rplugin-specs\.json/);
     expect(section(report, 'claude CLI')).toMatch(/ERROR.*no-such-claude/);
     expect(section(report, 'build')).not.toMatch(ERROR);
+    expect(section(report, 'Node remote-plugin host')).toMatch(/OK.*own host: .*dist\/host\/loader\.js/);
+    expect(section(report, 'Node remote-plugin host')).toMatch(/OK.*V8 code cache/);
     // No Node host ran: it would have logged to NVIM_NODE_LOG_FILE.
     expect(fs.existsSync(env.NVIM_NODE_LOG_FILE)).toBe(false);
   });

@@ -32,10 +32,14 @@ describe.each(nvimBins())(':ClaudeCodeSendTo (%s)', (bin) => {
       await t.cmd(`tabnew ${r}/hello.txt`);
       await t.cmd('ClaudeCode');
     }
+    let seen: unknown = null;
     const all = await waitFor(async () => {
       const list = await t.lua<Snap[]>('return require("claude_worktrees").instances()');
+      seen = list;
       return list.length === 2 && list.every((i) => i.connected) ? list : null;
-    }, 'two connected');
+    }, 'two connected', 15_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; instances: ${JSON.stringify(seen)}; notes: ${JSON.stringify(await notesOf(t))}`);
+    });
     const a = all.find((i) => i.root === repo.a)!;
     const b = all.find((i) => i.root === repo.b)!;
     expect(await t.lua<string[]>("return vim.fn.getcompletion('ClaudeCodeSendTo proj', 'cmdline')")).toEqual(['proj', 'proj-feat']);

@@ -37,7 +37,14 @@ function listeningPorts(pid: number): number[] {
 /** The Node host: the child of Neovim running node-client's cli.js. */
 function hostPid(t: TestNvim): number {
   const kids = fs.readFileSync(`/proc/${t.proc.pid}/task/${t.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  const host = kids.find((k) => { try { return fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('neovim/bin/cli.js'); } catch { return false; } });
+  const host = kids.find((k) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${k}/cmdline`, 'utf8');
+      return cmd.includes('neovim/bin/cli.js') || cmd.includes('dist/host/loader.js');
+    } catch {
+      return false;
+    }
+  });
   if (!host) throw new Error(`no node host among ${kids.join(', ')}`);
   return host;
 }
