@@ -74,7 +74,11 @@ end
 --- lines: a list, or { file = path } to read from disk.
 local function scratch(name, lines, ft, modifiable)
   local buf = vim.api.nvim_create_buf(false, true)
+  -- The fill is no change of the user's: `u` must never take the proposal away (nor merge with
+  -- a first edit into one undo step that empties the buffer).
+  vim.bo[buf].undolevels = -1
   if lines.file then read_into(buf, lines.file) else vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines) end
+  vim.bo[buf].undolevels = -123456 -- the global value again
   pcall(vim.api.nvim_buf_set_name, buf, name)
   vim.bo[buf].bufhidden = 'wipe'
   vim.bo[buf].swapfile = false

@@ -101,6 +101,15 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     }
     const reply = client.call('openDiff', { old_file_path: file, new_file_path: file, new_file_contents: 'one\ntwo\n', tab_name: 'U' });
     await waitFor(async () => (await diffWindows()) === 2, 'diff U');
+    // The fill is not in the undo history of either side's scratch: `u` cannot empty a proposal.
+    expect(await t.lua<number[]>(`local out = {}
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local b = vim.api.nvim_win_get_buf(w)
+        if vim.wo[w].diff and vim.bo[b].buftype == 'nofile' then
+          table.insert(out, vim.api.nvim_buf_call(b, function() return vim.fn.undotree().seq_last end))
+        end
+      end
+      return out`)).toEqual([0]);
     await t.lua(`vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'changed' }) vim.cmd('undo')`);
     await t.cmd('ClaudeCodeDiffAccept');
     expect(await reply).toEqual(['FILE_SAVED', 'one\ntwo\n']);
