@@ -10,8 +10,9 @@
 #      else (as root on Debian) apt-get installs Debian's neovim.
 #   3. Creates $DEMO_DIR (default /tmp/claude-worktrees-demo): a repository `demo` (branch
 #      main) and its linked worktree `demo-feature` (branch feature), plus nvim/init.lua.
-#   4. Registers the remote plugin into a private manifest ($DEMO_DIR/nvim/rplugin.vim, via
-#      NVIM_RPLUGIN_MANIFEST): your own rplugin.vim is not touched.
+#   4. Points NVIM_RPLUGIN_MANIFEST at a file that does not exist, so no manifest of yours is
+#      used: the plugin registers its own host on first use (no :UpdateRemotePlugins), and
+#      prestart starts it in the background.
 #   5. Opens Neovim (with only this plugin and $VIMRUNTIME on the runtimepath, no shada):
 #      tab 1 edits demo/README.md and runs :ClaudeCode, tab 2 edits
 #      demo-feature/src/greet.js and runs :ClaudeCode, then :ClaudeCodeList. Two instances,
@@ -45,7 +46,7 @@ if [ ! -d "$repo/node_modules/neovim" ]; then
   say "npm ci"
   (cd "$repo" && npm ci --no-audit --no-fund) >&2
 fi
-if [ ! -f "$repo/dist/plugin/index.js" ]; then
+if [ ! -f "$repo/dist/plugin/index.js" ] || [ ! -f "$repo/dist/host/loader.js" ]; then
   say "npm run build"
   (cd "$repo" && npm run build) >&2
 fi
@@ -127,7 +128,7 @@ g worktree add -q "$feature" -b feature
 say "repository: $main (main), worktree: $feature (feature)"
 
 # --- 5. environment --------------------------------------------------------------------------
-export NVIM_RPLUGIN_MANIFEST=$demo/nvim/rplugin.vim
+export NVIM_RPLUGIN_MANIFEST=$demo/nvim/no-rplugin-manifest.vim
 unset NVIM NVIM_LISTEN_ADDRESS CLAUDE_CODE_SSE_PORT || true
 if [ "$isolated" = 1 ]; then
   export HOME=$demo/home
@@ -162,10 +163,8 @@ vim.o.showtabline = 2
 if demo.headless then vim.o.showmode = false end
 
 local cw = require('claude_worktrees')
-cw.setup({ cmd = demo.cmd })
+cw.setup({ cmd = demo.cmd, prestart = true })
 vim.o.statusline = '%f %= %{v:lua.require("claude_worktrees").statusline()} '
-
-if vim.g.cw_demo_register then return end -- the :UpdateRemotePlugins run
 
 local function out(s)
   if demo.headless then io.stdout:write(s .. '\n') else print(s) end
@@ -251,12 +250,6 @@ vim.api.nvim_create_autocmd('VimEnter', {
   end,
 })
 EOF
-
-say "registering the remote plugin into $NVIM_RPLUGIN_MANIFEST"
-"$nvim" --headless -u "$demo/nvim/init.lua" -i NONE --cmd 'let g:cw_demo_register = 1' \
-  -c 'UpdateRemotePlugins' -c 'qall!' >/dev/null 2>&1 </dev/null
-grep -q "'name': 'ClaudeCode'" "$NVIM_RPLUGIN_MANIFEST" 2>/dev/null ||
-  die ":UpdateRemotePlugins did not register :ClaudeCode in $NVIM_RPLUGIN_MANIFEST"
 
 cd "$main"
 if [ "$headless" = 1 ]; then

@@ -73,15 +73,24 @@ function handle(nvim, proc, env, lua) {
   };
 }
 
-async function startPluginNvim(bin, root, { columns = 160, lines = 48 } = {}) {
+/**
+ * The plugin in an embedded Neovim as a plugin manager installs it: plugin/ sourced, no manifest,
+ * so it runs on its own host. sharedHost: an :UpdateRemotePlugins manifest and Neovim's node host.
+ */
+async function startPluginNvim(bin, root, { columns = 160, lines = 48, sharedHost = false } = {}) {
   const { attach } = require('neovim');
   const env = isolatedEnv(root);
-  cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
-    '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '-c', 'runtime! plugin/rplugin.vim', '-c', 'UpdateRemotePlugins', '-c', 'qa!'],
-  { env, stdio: 'pipe', timeout: 60_000 });
+  if (sharedHost) {
+    cp.execFileSync(bin, ['--headless', '-u', 'NONE', '-i', 'NONE', '--cmd', `set rtp^=${REPO}`,
+      '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '-c', 'runtime! plugin/rplugin.vim', '-c', 'UpdateRemotePlugins', '-c', 'qa!'],
+    { env, stdio: 'pipe', timeout: 60_000 });
+  } else {
+    env.NVIM_RPLUGIN_MANIFEST = path.join(root, 'no-rplugin-manifest.vim');
+  }
   const proc = cp.spawn(bin, ['--embed', '-u', 'NONE', '-i', 'NONE', '-n', '--cmd', `set rtp^=${REPO}`,
     '--cmd', `let g:node_host_prog='${HOST_PROG}'`, '--cmd', 'set nomore shortmess+=I noswapfile hidden',
-    '-c', 'runtime! plugin/rplugin.vim'], { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
+    '-c', 'runtime! plugin/rplugin.vim', ...(sharedHost ? [] : ['-c', 'runtime! plugin/claude_worktrees.lua'])],
+  { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
   const nvim = attach({ proc });
   await nvim.request('nvim_ui_attach', [columns, lines, { ext_linegrid: true }]);
   await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' }, max_instances = 60 })`);
