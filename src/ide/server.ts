@@ -226,6 +226,7 @@ export class IdeServer extends EventEmitter {
   private keepalive: NodeJS.Timeout | null = null;
   private pendingMentions: AtMention[] = [];
   private stopped = false;
+  private lockWithdrawn = false;
 
   private constructor(private readonly opts: IdeServerOptions) {
     super();
@@ -355,7 +356,7 @@ export class IdeServer extends EventEmitter {
    */
   updateLock(fields: Record<string, unknown>): void {
     Object.assign(this.lockExtra, fields);
-    if (!this.lockPath || this.stopped) return;
+    if (!this.lockPath || this.stopped || this.lockWithdrawn) return;
     try {
       writeLock(path.dirname(this.lockPath), this.port, this.lockBody());
     } catch (err) {
@@ -583,6 +584,15 @@ export class IdeServer extends EventEmitter {
    * Everything that must happen before the process may die, done synchronously (host
    * 'disconnect' comes about 1 ms before SIGTERM). Idempotent.
    */
+  /**
+   * Remove the lock file now, before the rest of a stop: no claude finds this editor from here
+   * on, and an instance is never listed as ended while its lock is still there. No rewrites after.
+   */
+  withdrawLock(): void {
+    this.lockWithdrawn = true;
+    removeLock(this.lockPath, this.authToken);
+  }
+
   stopSync(): void {
     if (this.stopped) return;
     this.stopped = true;

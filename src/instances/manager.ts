@@ -170,6 +170,8 @@ export class InstanceManager {
 
   /** End one instance: its claude (if we started it and it runs), its server and lock file. */
   async kill(inst: Instance): Promise<void> {
+    // The lock first: the list (pushed while claude is being ended) must not outrun it.
+    inst.server.withdrawLock();
     this.byRoot.delete(inst.root);
     inst.dispose();
     if (inst.process && inst.state === 'running') await terminate([inst.process]);
