@@ -1,7 +1,7 @@
 /** Issue 11 item 4: :[range]ClaudeCodeSendTo {instance} mentions the file to a NAMED instance. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, claudeCodeFrom, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
 
@@ -28,9 +28,11 @@ describe.each(nvimBins())(':ClaudeCodeSendTo (%s)', (bin) => {
   });
 
   it("sends the range of a file of worktree A to B's claude only; names complete; an unknown name is one message", async () => {
+    // One at a time: a terminal opening late would take the focus from the next :ClaudeCode,
+    // which would then toggle that terminal instead of starting its own worktree's claude.
     for (const r of [repo.a, repo.b]) {
-      await t.cmd(`tabnew ${r}/hello.txt`);
-      await t.cmd('ClaudeCode');
+      await t.cmd('tabnew');
+      await claudeCodeFrom(t, `${r}/hello.txt`);
     }
     let seen: unknown = null;
     const all = await waitFor(async () => {
