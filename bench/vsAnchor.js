@@ -7,9 +7,9 @@
 //   npm run build && node bench/vsAnchor.js        (BENCH_JSON=<file> also writes the figures)
 //
 // Settings (env): VS_ROUNDS (5), VS_CALLS (300 sequential calls per tool, side and round),
-// VS_WARMUP (100), VS_INFLIGHT_CALLS (400 per tool, side and round), VS_DIFF_RUNS (5, after 1
+// VS_WARMUP (500), VS_INFLIGHT_CALLS (400 per tool, side and round), VS_DIFF_RUNS (5, after 1
 // warmup), VS_STARTS (10 fresh Neovims each), VS_STARTUPTIME_RUNS (20), NVIM_BIN,
-// VS_ONLY=cold (only section c, for work on the start path).
+// VS_ONLY=tools | diff | cold (only section a, b or c, for work on one path).
 const cp = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -27,14 +27,17 @@ const HOST_PROG = path.join(REPO, 'node_modules', 'neovim', 'bin', 'cli.js');
 const int = envInt;
 const ROUNDS = int('VS_ROUNDS', 5);
 const CALLS = int('VS_CALLS', 300);
-const WARMUP = int('VS_WARMUP', 100);
+// 500: with 100, the first round still ran while V8 optimized the hot paths (more tail spikes).
+const WARMUP = int('VS_WARMUP', 500);
 const INFLIGHT = 16;
 const INFLIGHT_CALLS = int('VS_INFLIGHT_CALLS', 400);
 const DIFF_RUNS = int('VS_DIFF_RUNS', 5);
 const STARTS = int('VS_STARTS', 10);
 const STARTUPTIME_RUNS = int('VS_STARTUPTIME_RUNS', 20);
 const WATCHDOG_MS = 600_000;
-const ONLY_COLD = process.env.VS_ONLY === 'cold';
+const ONLY = process.env.VS_ONLY || '';
+if (!['', 'tools', 'diff', 'cold'].includes(ONLY)) throw new Error(`VS_ONLY must be tools, diff or cold, not ${ONLY}`);
+const RUN = { tools: !ONLY || ONLY === 'tools', diff: !ONLY || ONLY === 'diff', cold: !ONLY || ONLY === 'cold' };
 
 // The neovim client replaces console.*; write directly.
 const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -544,10 +547,16 @@ async function benchWarm(msgLen, bin) {
   await sleep(300); // let any selection_changed from setup arrive before timing
   const shapes = { plugin: await validate(pl), anchor: await validate(an) };
 
-  note('a. read-only tools');
-  const tools = await benchTools(sides);
-  note('b. openDiff');
-  const diffs = await benchDiffs(sides);
+  let tools = null;
+  let diffs = null;
+  if (RUN.tools) {
+    note('a. read-only tools');
+    tools = await benchTools(sides);
+  }
+  if (RUN.diff) {
+    note('b. openDiff');
+    diffs = await benchDiffs(sides);
+  }
   for (const s of sides) { s.seq.close(); s.inf.close(); s.diff.close(); }
   await untrack(pl.side);
   await untrack(an.side);
@@ -565,18 +574,24 @@ async function main() {
   let shapes = null;
   let tools = null;
   let diffs = null;
-  if (!ONLY_COLD) ({ shapes, tools, diffs } = await benchWarm(msgLen, bin));
-  note('c. cold start');
-  const st = await benchStartuptime(bin);
-  const first = await benchFirstStart(bin);
+  if (RUN.tools || RUN.diff) ({ shapes, tools, diffs } = await benchWarm(msgLen, bin));
+  let st = null;
+  let first = null;
+  if (RUN.cold) {
+    note('c. cold start');
+    st = await benchStartuptime(bin);
+    first = await benchFirstStart(bin);
+  }
 
   out('');
   out(`claude-worktrees vs cw_anchor (pure-Lua in-process IDE server), ${version}, ${os.cpus().length} CPUs`);
   out(`ratio = plugin / anchor (below 1: the plugin is faster). ${ROUNDS} rounds x ${CALLS} sequential calls per tool and side (after ${WARMUP} warmup), ${ROUNDS} x ${INFLIGHT_CALLS} with ${INFLIGHT} in flight; rounds interleaved.`);
-  if (!ONLY_COLD) {
+  if (shapes) {
     out('');
     table(['reply (validated once)', 'plugin bytes', 'anchor bytes', 'plugin', 'anchor'],
       TOOLS.map((t) => [t, shapes.plugin[t].bytes, shapes.anchor[t].bytes, shapes.plugin[t].what, shapes.anchor[t].what]));
+  }
+  if (tools) {
     out('');
     table(['a. tools/call, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin p99', 'anchor p99', 'ratio', 'plugin/s x16', 'anchor/s x16', 'ratio', 'plugin max x16', 'anchor max x16'],
       TOOLS.map((t) => {
@@ -586,6 +601,8 @@ async function main() {
           Math.round(p.inflightRate), Math.round(a.inflightRate), ratio(a.inflightRate, p.inflightRate), f1(p.inflightMax), f1(a.inflightMax)];
       }));
     out('(calls/s ratio is anchor/plugin, so below 1 still means the plugin is faster; max x16 = worst latency under 16 in flight, ms)');
+  }
+  if (diffs) {
     out('');
     const drows = [];
     for (const [label, d] of Object.entries(diffs)) {
@@ -596,16 +613,18 @@ async function main() {
     table(['b. openDiff, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin max', 'anchor max', 'n'], drows);
     out(`(proposal: 1 line in 100 changed; accept replies checked: FILE_SAVED + the proposal byte for byte; ${Object.entries(diffs).map(([l, d]) => `${l} = ${d.bytes} B`).join(', ')})`);
   }
-  out('');
-  table(['c. cold start, ms', 'plugin', 'anchor', 'ratio'], [
-    [`Neovim startup added (median of ${st.runs}; bare ${f1(st.baseMs)})`, f3(st.plugin.addedMs), f3(st.anchor.addedMs), ratioAbove(st.plugin.addedMs, st.anchor.addedMs, 0.2)],
-    ['  sourcing its plugin/* files', f3(st.plugin.sourcingMs), f3(st.anchor.sourcingMs), ratio(st.plugin.sourcingMs, st.anchor.sourcingMs)],
-    ['  VimEnter autocommands, added', f3(st.plugin.vimEnterAddedMs), f3(st.anchor.vimEnterAddedMs), ratioAbove(st.plugin.vimEnterAddedMs, st.anchor.vimEnterAddedMs, 0.05)],
-    [`first :ClaudeCode / :CwAnchor -> lock file (median of ${first.n} fresh Neovims)`, f1(first.plugin.medianMs), f1(first.anchor.medianMs), ratio(first.plugin.medianMs, first.anchor.medianMs)],
-    ['  the same, host prestarted (setup({ prestart = true }))', f1(first.prestarted.medianMs), f1(first.anchor.medianMs), ratio(first.prestarted.medianMs, first.anchor.medianMs)],
-  ]);
-  out(`(startup: nvim --headless -u <init with only the rtp entry>, quit after VimEnter; commands defined after startup: ${st.commandsAfterStartup === '2 2' ? 'both' : st.commandsAfterStartup}.`);
-  out(` first command: all ${first.n}: plugin ${first.plugin.all.map((x) => x.toFixed(0)).join(' ')}; prestarted ${first.prestarted.all.map((x) => x.toFixed(1)).join(' ')}; anchor ${first.anchor.all.map((x) => x.toFixed(1)).join(' ')})`);
+  if (st) {
+    out('');
+    table(['c. cold start, ms', 'plugin', 'anchor', 'ratio'], [
+      [`Neovim startup added (median of ${st.runs}; bare ${f1(st.baseMs)})`, f3(st.plugin.addedMs), f3(st.anchor.addedMs), ratioAbove(st.plugin.addedMs, st.anchor.addedMs, 0.2)],
+      ['  sourcing its plugin/* files', f3(st.plugin.sourcingMs), f3(st.anchor.sourcingMs), ratio(st.plugin.sourcingMs, st.anchor.sourcingMs)],
+      ['  VimEnter autocommands, added', f3(st.plugin.vimEnterAddedMs), f3(st.anchor.vimEnterAddedMs), ratioAbove(st.plugin.vimEnterAddedMs, st.anchor.vimEnterAddedMs, 0.05)],
+      [`first :ClaudeCode / :CwAnchor -> lock file (median of ${first.n} fresh Neovims)`, f1(first.plugin.medianMs), f1(first.anchor.medianMs), ratio(first.plugin.medianMs, first.anchor.medianMs)],
+      ['  the same, host prestarted (setup({ prestart = true }))', f1(first.prestarted.medianMs), f1(first.anchor.medianMs), ratio(first.prestarted.medianMs, first.anchor.medianMs)],
+    ]);
+    out(`(startup: nvim --headless -u <init with only the rtp entry>, quit after VimEnter; commands defined after startup: ${st.commandsAfterStartup === '2 2' ? 'both' : st.commandsAfterStartup}.`);
+    out(` first command: all ${first.n}: plugin ${first.plugin.all.map((x) => x.toFixed(0)).join(' ')}; prestarted ${first.prestarted.all.map((x) => x.toFixed(1)).join(' ')}; anchor ${first.anchor.all.map((x) => x.toFixed(1)).join(' ')})`);
+  }
   out(`total ${((Date.now() - t00) / 1000).toFixed(1)} s`);
 
   if (process.env.BENCH_JSON) {

@@ -56,6 +56,11 @@ export interface DocumentState {
   /** null when no buffer holds the file. */
   isDirty: boolean;
   isUntitled: boolean;
+  /**
+   * The buffer's file with symlinks resolved, as the editor last resolved it: inside the scope,
+   * checkDocumentDirty answers without resolving the path again (a syscall per call).
+   */
+  realPath?: string;
 }
 
 export interface OpenFileRequest {

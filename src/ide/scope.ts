@@ -41,8 +41,7 @@ export class PathScope {
    * yet (a new file in openDiff) is judged by its nearest existing ancestor.
    */
   resolve(p: string, what = 'path'): string {
-    if (p === '' || p.includes('\0')) throw new RpcError(INVALID_PARAMS, `${what} must be a non-empty path`);
-    const abs = path.resolve(this.roots[0], p);
+    const abs = this.absolute(p, what);
     const real = realOfMaybeMissing(abs);
     if (real === null || !this.realRoots().some((r) => isInside(r, real))) {
       throw new RpcError(INVALID_PARAMS,
@@ -52,10 +51,21 @@ export class PathScope {
     return abs;
   }
 
+  /** `p` made absolute (relative to the worktree root), NOT checked against the scope. */
+  absolute(p: string, what = 'path'): string {
+    if (p === '' || p.includes('\0')) throw new RpcError(INVALID_PARAMS, `${what} must be a non-empty path`);
+    return path.resolve(this.roots[0], p);
+  }
+
+  /** True when `real`, a path with symlinks already resolved, is inside the scope. */
+  containsReal(real: string): boolean {
+    return this.realRoots().some((r) => isInside(r, real));
+  }
+
   /** True when `p` (absolute) is inside the scope; never throws (for filtering answers). */
   contains(p: string): boolean {
     const real = realOfMaybeMissing(p);
-    return real !== null && this.realRoots().some((r) => isInside(r, real));
+    return real !== null && this.containsReal(real);
   }
 }
 

@@ -102,7 +102,7 @@ export class EditorState {
       }
     }
     const b = this.byPath.get(filePath) ?? this.byReal.get(filePath);
-    return b ? { isDirty: b.dirty, isUntitled: false } : null;
+    return b ? { isDirty: b.dirty, isUntitled: false, realPath: b.real } : null;
   }
 
   /** Diagnostics of one file (absolute path) or of every file that has some. */

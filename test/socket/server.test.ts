@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as net from 'net';
 import * as http from 'http';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../../src/ide/mcpSession';
+import { AUTH_HEADER } from '../../src/ide/server';
 import { Fixture, waitFor } from './wsClient';
 
 let fx: Fixture;
@@ -169,6 +170,58 @@ describe('MCP over the wire', () => {
     const open = await c.request('tools/call', { name: 'openFile', arguments: { filePath: 'a.ts' } });
     expect(open.result.content[0].text).toBe(`Opened file: ${root}/a.ts`);
     expect(editor.opened.map((o) => o.filePath)).toEqual([`${root}/a.ts`]);
+  });
+
+  test('requests arriving in one read are all answered (sync in order, async after), and later ones too', async () => {
+    const { server } = await fx.server();
+    // A raw socket, so that all the frames leave in ONE write and the server reads them together.
+    const sock = net.connect(server.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    sock.on('data', (d) => chunks.push(d));
+    sock.write(['GET / HTTP/1.1', `Host: 127.0.0.1:${server.port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', `${AUTH_HEADER}: ${server.authToken}`, '', ''].join('\r\n'));
+    await waitFor(() => Buffer.concat(chunks).includes('\r\n\r\n'), 3000, 'upgrade answer');
+    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
+    chunks.length = 0;
+    const frame = (text: string) => {
+      const body = Buffer.from(text);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const masked = Buffer.from(body.map((b, i) => b ^ mask[i % 4]));
+      return Buffer.concat([Buffer.from([0x81, 0x80 | body.length]), mask, masked]);
+    };
+    const reqs: string[] = [];
+    for (let i = 1; i <= 24; i++) {
+      const call = i % 3 === 0
+        ? { name: 'saveDocument', arguments: { filePath: 'nope.ts' } } // awaited: answered after the sync ones
+        : { name: 'getWorkspaceFolders', arguments: {} };
+      reqs.push(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: call }));
+    }
+    sock.write(Buffer.concat(reqs.map(frame)));
+    const ids = (): number[] => {
+      // Server frames are unmasked; all replies here are under 126 bytes or use the 16-bit length.
+      const all = Buffer.concat(chunks);
+      const out: number[] = [];
+      let o = 0;
+      while (o + 2 <= all.length) {
+        let len = all[o + 1] & 0x7f;
+        let head = 2;
+        if (len === 126) { if (o + 4 > all.length) break; len = all.readUInt16BE(o + 2); head = 4; }
+        if (o + head + len > all.length) break;
+        out.push((JSON.parse(all.subarray(o + head, o + head + len).toString()) as { id: number }).id);
+        o += head + len;
+      }
+      return out;
+    };
+    await waitFor(() => ids().length === 24, 5000, '24 replies');
+    const got = ids();
+    expect([...got].sort((a, b) => a - b)).toEqual(reqs.map((_, i) => i + 1));
+    const syncIds = got.filter((id) => id % 3 !== 0);
+    expect(syncIds).toEqual([...syncIds].sort((a, b) => a - b));
+    // The socket is not left corked: a request on its own later is answered too.
+    chunks.length = 0;
+    sock.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'ping' })));
+    await waitFor(() => ids().includes(99), 3000, 'reply 99');
+    sock.destroy();
   });
 
   test('older protocol version is echoed', async () => {

@@ -12,9 +12,10 @@ describe('EditorState document states', () => {
       rec(2, '/w/link.txt', { real: '/w/target.txt' }),
       rec(3, '/w/hidden.txt', { listed: false, dirty: true }),
     ] });
-    expect(s.docState('/w/a.txt')).toEqual({ isDirty: true, isUntitled: false });
-    expect(s.docState('/w/target.txt')).toEqual({ isDirty: false, isUntitled: false });
-    expect(s.docState('/w/hidden.txt')).toEqual({ isDirty: true, isUntitled: false });
+    expect(s.docState('/w/a.txt')).toEqual({ isDirty: true, isUntitled: false, realPath: '/w/a.txt' });
+    expect(s.docState('/w/target.txt')).toEqual({ isDirty: false, isUntitled: false, realPath: '/w/target.txt' });
+    expect(s.docState('/w/link.txt')?.realPath).toBe('/w/target.txt');
+    expect(s.docState('/w/hidden.txt')).toEqual({ isDirty: true, isUntitled: false, realPath: '/w/hidden.txt' });
     expect(s.docState('/w/none.txt')).toBeNull();
     expect(s.openEditors().map((t) => t.fileName)).toEqual(['/w/a.txt', '/w/link.txt']);
   });
@@ -33,6 +34,6 @@ describe('EditorState document states', () => {
     const s = new EditorState();
     s.apply({ full: true, cur: 1, gone: [], diags: [], bufs: [rec(1, '/w/a.txt')] });
     expect(() => s.apply({ full: false, cur: 1, gone: [], diags: [], bufs: [rec(1, '/w/a.txt', { dirty: 'yes' })] })).toThrow();
-    expect(s.docState('/w/a.txt')).toEqual({ isDirty: false, isUntitled: false });
+    expect(s.docState('/w/a.txt')).toEqual({ isDirty: false, isUntitled: false, realPath: '/w/a.txt' });
   });
 });

@@ -235,6 +235,32 @@ describe('checkDocumentDirty / saveDocument', () => {
     expect(jsonOf(await h.call('checkDocumentDirty', { filePath: FILE })))
       .toEqual({ success: true, filePath: FILE, isDirty: false, isUntitled: false });
   });
+
+  test('checkDocumentDirty trusts the real path the editor resolved only when it is inside the scope', async () => {
+    const h = makeHarness();
+    // A dangling link: resolving it now fails, so an answer proves the editor's real path was used.
+    const link = path.join(WORKSPACE, 'dangling.ts');
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(path.join(WORKSPACE, 'no-such-target.ts'), link);
+    try {
+      h.editor.documents.set(link, { isDirty: true, isUntitled: false, realPath: FILE });
+      expect(jsonOf(await h.call('checkDocumentDirty', { filePath: link })))
+        .toEqual({ success: true, filePath: link, isDirty: true, isUntitled: false });
+      // The same buffer resolved out of the worktree (a link to another tree): the scope's error.
+      h.editor.documents.set(link, { isDirty: true, isUntitled: false, realPath: '/etc/hosts' });
+      const out = await h.call('checkDocumentDirty', { filePath: link });
+      expect(out.error?.code).toBe(-32602);
+      expect(out.error?.message).toMatch(/outside this instance's worktree/);
+      // A buffer outside the worktree altogether.
+      h.editor.documents.set('/etc/hosts', { isDirty: false, isUntitled: false, realPath: '/etc/hosts' });
+      expect((await h.call('checkDocumentDirty', { filePath: '/etc/hosts' })).error?.message).toMatch(/outside this instance's worktree/);
+      // Without a real path from the editor the path itself is resolved (dangling: refused).
+      h.editor.documents.set(link, { isDirty: true, isUntitled: false });
+      expect((await h.call('checkDocumentDirty', { filePath: link })).error?.code).toBe(-32602);
+    } finally {
+      fs.rmSync(link, { force: true });
+    }
+  });
 });
 
 describe('close_tab / closeAllDiffTabs', () => {

@@ -1,6 +1,6 @@
 import { reqString } from '../args';
 import { requireRegularFile } from '../scope';
-import { json, type Tool } from '../tool';
+import { json, whenReady, type Tool } from '../tool';
 
 const filePathSchema = {
   type: 'object' as const,
@@ -14,11 +14,18 @@ export const checkDocumentDirty: Tool = {
   description: 'Check whether a document has unsaved changes',
   listed: true,
   inputSchema: filePathSchema,
-  async call(args, ctx) {
-    const filePath = ctx.scope.resolve(reqString(args, 'filePath'), 'filePath');
-    const state = await ctx.editor.checkDocumentDirty(filePath);
-    if (!state) return json({ success: false, message: `Document not open: ${filePath}` });
-    return json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled });
+  call(args, ctx) {
+    const raw = reqString(args, 'filePath');
+    const abs = ctx.scope.absolute(raw, 'filePath');
+    return whenReady(ctx.editor.checkDocumentDirty(abs), (state) => {
+      // A buffer the editor resolved to a file inside the scope answers as is; any other path
+      // is judged on its real path now (outside: the scope's error, not "not open").
+      const filePath = state?.realPath !== undefined && ctx.scope.containsReal(state.realPath)
+        ? abs : ctx.scope.resolve(raw, 'filePath');
+      return state
+        ? json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled })
+        : json({ success: false, message: `Document not open: ${filePath}` });
+    });
   },
 };
 

@@ -1,13 +1,13 @@
-import { json, type Tool } from '../tool';
+import { json, whenReady, type Tool } from '../tool';
 
 export const getCurrentSelection: Tool = {
   name: 'getCurrentSelection',
   description: 'Get the current text selection in the active editor',
   listed: true,
   inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-  async call(_args, ctx) {
-    const sel = await ctx.editor.getCurrentSelection();
-    return json(sel ? { success: true, ...sel } : { success: false, message: 'No active editor found' });
+  call(_args, ctx) {
+    return whenReady(ctx.editor.getCurrentSelection(),
+      (sel) => json(sel ? { success: true, ...sel } : { success: false, message: 'No active editor found' }));
   },
 };
 
@@ -16,8 +16,8 @@ export const getLatestSelection: Tool = {
   description: 'Get the most recent text selection (even if the editor that had it is no longer active)',
   listed: true,
   inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-  async call(_args, ctx) {
-    const sel = await ctx.editor.getLatestSelection();
-    return json(sel ? { success: true, ...sel } : { success: false, message: 'No selection available' });
+  call(_args, ctx) {
+    return whenReady(ctx.editor.getLatestSelection(),
+      (sel) => json(sel ? { success: true, ...sel } : { success: false, message: 'No selection available' }));
   },
 };
