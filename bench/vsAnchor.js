@@ -6,7 +6,7 @@
 //
 //   npm run build && node bench/vsAnchor.js        (BENCH_JSON=<file> also writes the figures)
 //
-// Settings (env): VS_ROUNDS (5), VS_CALLS (300 sequential calls per tool, side and round),
+// Settings (env): VS_ROUNDS (10), VS_CALLS (300 sequential calls per tool, side and round),
 // VS_WARMUP (500), VS_INFLIGHT_CALLS (400 per tool, side and round), VS_DIFF_RUNS (5, after 1
 // warmup), VS_STARTS (10 fresh Neovims each), VS_STARTUPTIME_RUNS (20), NVIM_BIN,
 // VS_ONLY=tools | diff | cold (only section a, b or c, for work on one path).
@@ -25,7 +25,7 @@ const { nvimBin: nvimBinIn } = require('./lib/nvimRpc');
 const REPO = path.resolve(__dirname, '..');
 const HOST_PROG = path.join(REPO, 'node_modules', 'neovim', 'bin', 'cli.js');
 const int = envInt;
-const ROUNDS = int('VS_ROUNDS', 5);
+const ROUNDS = int('VS_ROUNDS', 10);
 const CALLS = int('VS_CALLS', 300);
 // 500: with 100, the first round still ran while V8 optimized the hot paths (more tail spikes).
 const WARMUP = int('VS_WARMUP', 500);
@@ -261,14 +261,17 @@ async function benchTools(sides) {
       seq[s.name][tool] = [];
       rates[s.name][tool] = [];
       for (let i = 0; i < WARMUP; i++) await s.seq.call(tool, toolArgs(s)[tool]);
-      await s.inf.inflight(tool, toolArgs(s)[tool], Math.min(WARMUP, INFLIGHT_CALLS));
+      await s.inf.inflight(tool, toolArgs(s)[tool], WARMUP);
     }
   }
   const inflightLat = {};
   for (const s of sides) { inflightLat[s.name] = {}; for (const t of TOOLS) inflightLat[s.name][t] = []; }
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
-    for (const tool of TOOLS) {
+    // Each round starts at another tool: what runs before a tool (the 46 KB replies of
+    // getDiagnostics x16, say, and their garbage) then weighs on every tool alike.
+    const tools = [...TOOLS.slice(round % TOOLS.length), ...TOOLS.slice(0, round % TOOLS.length)];
+    for (const tool of tools) {
       for (const s of order) {
         const args = toolArgs(s)[tool];
         const xs = seq[s.name][tool];

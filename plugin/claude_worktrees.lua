@@ -13,7 +13,8 @@ if f then
   okj, specs = pcall(vim.json.decode, f:read('*a'))
   f:close()
 end
-if not okj or type(specs) ~= 'table' then
+local built = (okj and type(specs) == 'table') and specs or nil -- handed to register: read once
+if not built then
   -- Not built: one command that says so.
   specs = { { type = 'command', name = 'ClaudeCode', opts = { nargs = '*', bang = '' } } }
 end
@@ -22,7 +23,7 @@ local forwarding = {}
 
 local function stub(name, opts)
   return function(o)
-    local how, why = require('claude_worktrees.register').ensure()
+    local how, why = require('claude_worktrees.register').ensure(built)
     if not how then
       return require('claude_worktrees.util').notify(':' .. name .. ': ' .. tostring(why), vim.log.levels.ERROR)
     end

@@ -102,11 +102,7 @@ function M.warmed()
   local ok = pcall(vim.fn['remote#host#Register'], M.NAME, '*', M.chan)
   if not ok then return false end
   for _, p in ipairs(vim.fn['remote#host#PluginsForHost'](M.NAME) or {}) do
-    for _, spec in ipairs(p.specs or {}) do
-      if spec.type == 'command' then
-        pcall(vim.fn['remote#define#CommandOnChannel'], M.chan, p.path .. ':command:' .. spec.name, spec.sync, spec.name, spec.opts)
-      end
-    end
+    pcall(reg.define, M.NAME, p.path, p.specs, M.chan)
   end
   M.warm = true
   return true

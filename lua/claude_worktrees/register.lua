@@ -36,11 +36,17 @@ function M.manifest_entry()
 end
 
 --- (Re)define every command and function of `specs` on `host` (remote#define: each starts the
---- host on its first call). Replaces the startup stubs and whatever a dead host left.
-function M.define(host, path, specs)
+--- host on its first call). Replaces the startup stubs and whatever a dead host left. With
+--- `chan` (a running host's channel), only the commands, bound to it directly: the functions
+--- stay (one of them may be running: the one that warmed the host).
+function M.define(host, path, specs, chan)
   for _, spec in ipairs(specs or {}) do
     local method = path .. ':' .. spec.type .. ':' .. spec.name
-    if spec.type == 'command' then
+    if chan then
+      if spec.type == 'command' then
+        vim.fn['remote#define#CommandOnChannel'](chan, method, spec.sync, spec.name, spec.opts)
+      end
+    elseif spec.type == 'command' then
       vim.fn['remote#define#CommandOnHost'](host, method, spec.sync, spec.name, spec.opts)
     elseif spec.type == 'function' then
       vim.fn['remote#define#FunctionOnHost'](host, method, spec.sync, spec.name, spec.opts)
@@ -49,8 +55,8 @@ function M.define(host, path, specs)
 end
 
 --- Returns 'manifest' (registered under 'node' by a manifest), 'registered' (own host), or nil
---- and why it could not. Idempotent.
-function M.ensure()
+--- and why it could not. Idempotent. `specs`: those plugin/ already read at startup, if any.
+function M.ensure(specs)
   if M.host then return M.host == 'node' and 'manifest' or 'registered' end
   local entry = M.manifest_entry()
   if entry then
@@ -60,7 +66,8 @@ function M.ensure()
     M.host = 'node'
     return 'manifest'
   end
-  local specs, why = M.specs()
+  local why
+  if not specs then specs, why = M.specs() end
   if not specs then return nil, why end
   local host = require('claude_worktrees.host')
   local ok, err = pcall(function()

@@ -106,6 +106,15 @@ describe('uri helpers', () => {
     expect(isInside('/a/b', '/x/y')).toBe(false);
     expect(isInside('/a/b', '/a/b/../c')).toBe(false);
     expect(isInside('/a/b/', '/a/b/c')).toBe(true);
+    // Shapes the prefix fast path must leave to path.relative.
+    expect(isInside('/a/b', '/a/b/./c')).toBe(true);
+    expect(isInside('/a/b', '/a/b/c/../../d')).toBe(false);
+    expect(isInside('/a/b', '/a/b//c')).toBe(true);
+    expect(isInside('/a/./b', '/a/b/c')).toBe(true);
+    expect(isInside('/a/../b', '/a/../b/c')).toBe(true);
+    expect(isInside('/a/../b', '/a/c')).toBe(false);
+    expect(isInside('/a/b', '/a/b/.hidden')).toBe(true);
+    expect(isInside('/', '/a')).toBe(true);
   });
 
   test('isInside: a name that merely starts with ".." is inside', () => {
