@@ -50,6 +50,9 @@ describe.each(nvimBins())(':ClaudeCodeSendTo (%s)', (bin) => {
     await t.cmd(`tabnew ${repo.a}/hello.txt`);
     await t.cmd('2ClaudeCodeSendTo proj-feat');
     await waitFor(() => mentionsOf(b.pid!).length === 1, "B's mention");
+    // Then B's terminal comes to the front (after the mention): wait for it, or it could take
+    // the focus from the next command's file buffer.
+    await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === b.root, "B's terminal shown");
     // Outside B's worktree, the path stays absolute.
     expect(mentionsOf(b.pid!)).toEqual([{ filePath: path.join(repo.a, 'hello.txt'), lineStart: 1, lineEnd: 1 }]);
     expect(mentionsOf(a.pid!)).toEqual([]);
