@@ -43,7 +43,7 @@ export class PathScope {
   resolve(p: string, what = 'path'): string {
     const abs = this.absolute(p, what);
     const real = realOfMaybeMissing(abs);
-    if (real === null || !this.realRoots().some((r) => isInside(r, real))) {
+    if (real === null || !this.containsReal(real)) {
       throw new RpcError(INVALID_PARAMS,
         `${what} is outside this instance's worktree: ${abs}` + (real && real !== abs ? ` (resolves to ${real})` : '')
         + `. Tools may only touch files under ${this.roots.join(', ')} (add more with the extra_roots option)`);
