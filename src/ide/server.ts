@@ -599,10 +599,6 @@ export class IdeServer extends EventEmitter {
   }
 
   /**
-   * Everything that must happen before the process may die, done synchronously (host
-   * 'disconnect' comes about 1 ms before SIGTERM). Idempotent.
-   */
-  /**
    * Remove the lock file now, before the rest of a stop: no claude finds this editor from here
    * on, and an instance is never listed as ended while its lock is still there. No rewrites after.
    */
@@ -611,6 +607,10 @@ export class IdeServer extends EventEmitter {
     removeLock(this.lockPath, this.authToken);
   }
 
+  /**
+   * Everything that must happen before the process may die, done synchronously (host
+   * 'disconnect' comes about 1 ms before SIGTERM). Idempotent.
+   */
   stopSync(): void {
     if (this.stopped) return;
     this.stopped = true;
