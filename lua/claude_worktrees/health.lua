@@ -69,10 +69,10 @@ local function check_own_host(root)
       { 'Run `npm ci && npm run build` in ' .. root })
     return
   end
-  local cfg = require('claude_worktrees').config.node
-  local exe = vim.fn.exepath(cfg or 'node')
-  if exe == '' then
-    report.error('node for the host not found: ' .. (cfg or 'node on PATH'), { "Install Node.js >= 20 or set setup({ node = '/path/to/node' })" })
+  local host = require('claude_worktrees.host')
+  local exe, why = host.node()
+  if not exe then
+    report.error('host: ' .. why)
     return
   end
   report.ok('own host: ' .. exe .. ' ' .. loader .. ' (no shared Node host, no :UpdateRemotePlugins)')
@@ -81,7 +81,6 @@ local function check_own_host(root)
   else
     report.warn('no V8 code cache beside ' .. bundle .. ': the host starts slower', { 'Run `npm run build` again' })
   end
-  local host = require('claude_worktrees.host')
   if host.chan then report.info('running on channel ' .. host.chan .. (host.warm and ' (prestarted)' or '')) end
 end
 

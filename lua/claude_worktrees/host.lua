@@ -21,8 +21,8 @@ local function alive(chan)
   return ok and type(info) == 'table' and info.id ~= nil
 end
 
---- The node executable: setup({ node = ... }), else `node` on PATH.
-local function node()
+--- The node executable: setup({ node = ... }), else `node` on PATH; or nil and what to do.
+function M.node()
   local cfg = require('claude_worktrees').config.node
   local exe = vim.fn.exepath(cfg or 'node')
   if exe == '' then
@@ -35,7 +35,7 @@ end
 function M.spawn()
   if alive(M.chan) then return M.chan end
   M.chan = nil
-  local exe, why = node()
+  local exe, why = M.node()
   if not exe then return nil, why end
   local loader = M.loader()
   if not vim.loop.fs_stat(loader) then return nil, 'not built: run `npm ci && npm run build` in the plugin directory' end
