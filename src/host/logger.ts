@@ -37,3 +37,14 @@ export function guardConsole(log: HostLogger): void {
   console.trace = log.debug;
   console.dir = (o: unknown) => log.info(o);
 }
+
+let shared: HostLogger | null = null;
+
+/** The host's one logger, with console.* routed to it: for start() and neovim's client alike. */
+export function sharedHostLogger(): HostLogger {
+  if (!shared) {
+    shared = hostLogger();
+    guardConsole(shared);
+  }
+  return shared;
+}

@@ -6,7 +6,7 @@
  */
 import { attach, NvimPlugin } from 'neovim';
 import claudeWorktrees = require('../plugin/index');
-import { guardConsole, hostLogger } from './logger';
+import { sharedHostLogger } from './logger';
 
 interface Response { send(value: unknown, isError?: boolean): void }
 type ClientLogger = NonNullable<NonNullable<Parameters<typeof attach>[0]['options']>['logger']>;
@@ -14,8 +14,7 @@ type ClientLogger = NonNullable<NonNullable<Parameters<typeof attach>[0]['option
 /** Serve the plugin registered at `filename` (the path in Neovim's method names) on stdio. */
 export function start(filename: string): void {
   // stdin/stdout are the RPC channel (reversed: Neovim writes our stdin).
-  const logger = hostLogger();
-  guardConsole(logger);
+  const logger = sharedHostLogger();
   const nvim = attach({ reader: process.stdin, writer: process.stdout, options: { logger: logger as unknown as ClientLogger } });
   const plugin = new NvimPlugin(filename, claudeWorktrees, nvim);
   const prefix = `${filename}:`;
