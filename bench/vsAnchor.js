@@ -21,6 +21,7 @@ const { msgLenForReply } = require('./lib/fakeEditor');
 const { summarize, envInt } = require('./lib/stats');
 const { loadEditorShape } = require('./lib/pluginBench');
 const { nvimBin: nvimBinIn } = require('./lib/nvimRpc');
+const { startEchoServerProcess } = require('./lib/echoServer');
 
 const REPO = path.resolve(__dirname, '..');
 const HOST_PROG = path.join(REPO, 'node_modules', 'neovim', 'bin', 'cli.js');
@@ -379,7 +380,85 @@ async function benchDiffs(sides) {
     outp[label] = { bytes: Buffer.byteLength(proposals[label]) };
     for (const [name, r] of Object.entries(bySide)) outp[label][name] = { open: summarize(r.open), accept: summarize(r.accept), deny: summarize(r.deny) };
   }
+  for (const [label, rel] of Object.entries(files)) {
+    outp[label].floor = await openFloor(sides[0], path.join(sides[0].root, rel), proposals[label]);
+  }
   return outp;
+}
+
+const FLOOR_RUNS = 21;
+
+/**
+ * What any design with the IDE server outside Neovim and Neovim's own diff mode pays for
+ * request -> diff windows, each part measured alone: the request's delivery into another
+ * process (a bare ws server stamps its arrival), JSON.parse of it, and in the plugin's Neovim
+ * :read of the original and of the proposal into scratch buffers, then the two windows in diff
+ * mode (Neovim computes the diff there). Medians of FLOOR_RUNS, ms.
+ */
+async function openFloor(s, file, proposal) {
+  const echo = await startEchoServerProcess();
+  const deliver = [];
+  const parse = [];
+  try {
+    const ws = new WebSocket(echo.url, 'mcp', { perMessageDeflate: false });
+    await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+    const args = { old_file_path: file, new_file_path: file, new_file_contents: proposal, tab_name: 'floor' };
+    for (let i = 0; i <= FLOOR_RUNS; i++) {
+      const stamped = new Promise((res) => ws.once('message', (d) => res(BigInt(d.toString()))));
+      const t0 = process.hrtime.bigint();
+      ws.send(`@${JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'openDiff', arguments: args } })}`);
+      const at = await stamped;
+      if (i > 0) deliver.push(Number(at - t0) / 1e6);
+    }
+    ws.close();
+    const frame = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'openDiff', arguments: args } }));
+    for (let i = 0; i <= FLOOR_RUNS; i++) {
+      const t0 = process.hrtime.bigint();
+      JSON.parse(frame.toString());
+      if (i > 0) parse.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  } finally {
+    await echo.close();
+  }
+  const proposalFile = path.join(TMP, 'floor-proposal');
+  fs.writeFileSync(proposalFile, proposal);
+  const reads = [];
+  const diff = [];
+  for (let i = 0; i <= FLOOR_RUNS; i++) {
+    const [r1, r2, d] = await s.side.lua(`local old, new = ...
+      local h = vim.loop.hrtime
+      local function fill(f)
+        local b = vim.api.nvim_create_buf(false, true)
+        vim.bo[b].undolevels = -1
+        vim.api.nvim_buf_call(b, function() vim.cmd('noautocmd silent keepalt read ++ff=unix ' .. vim.fn.fnameescape(f)) end)
+        vim.api.nvim_buf_set_lines(b, 0, 1, false, {})
+        return b
+      end
+      vim.cmd('tabnew')
+      local first = vim.api.nvim_get_current_buf()
+      local t0 = h()
+      local a = fill(old)
+      local t1 = h()
+      local b = fill(new)
+      local t2 = h()
+      local w1 = vim.api.nvim_get_current_win()
+      vim.api.nvim_win_set_buf(w1, a)
+      vim.wo[w1].diff = true
+      vim.cmd('rightbelow vsplit')
+      local w2 = vim.api.nvim_get_current_win()
+      vim.api.nvim_win_set_buf(w2, b)
+      vim.wo[w2].diff = true
+      local t3 = h()
+      vim.cmd('tabclose!')
+      for _, x in ipairs({ a, b, first }) do pcall(vim.api.nvim_buf_delete, x, { force = true }) end
+      return { (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6 }`, file, proposalFile);
+    if (i > 0) { reads.push(r1 + r2); diff.push(d); }
+  }
+  fs.rmSync(proposalFile, { force: true });
+  await s.side.cmd('tabfirst');
+  const f = { deliver: median(deliver), parse: median(parse), reads: median(reads), diff: median(diff) };
+  f.total = f.deliver + f.parse + f.reads + f.diff;
+  return f;
 }
 
 // ---------------------------------------------------------------- c. cold start
@@ -615,6 +694,11 @@ async function main() {
     }
     table(['b. openDiff, ms', 'plugin p50', 'anchor p50', 'ratio', 'plugin max', 'anchor max', 'n'], drows);
     out(`(proposal: 1 line in 100 changed; accept replies checked: FILE_SAVED + the proposal byte for byte; ${Object.entries(diffs).map(([l, d]) => `${l} = ${d.bytes} B`).join(', ')})`);
+    for (const [label, d] of Object.entries(diffs)) {
+      const fl = d.floor;
+      out(`floor of request -> diff windows, ${label}: delivery into another process ${f3(fl.deliver)} + JSON.parse ${f3(fl.parse)} + Neovim's :read of both ${f3(fl.reads)} + its diff ${f3(fl.diff)} = ${f3(fl.total)} ms = ${ratio(fl.total, d.anchor.open.p50)} the anchor`);
+    }
+    out('(the floor: what a server outside Neovim that shows the diff in Neovim\'s diff mode cannot avoid, each part measured alone; medians)');
   }
   if (st) {
     out('');

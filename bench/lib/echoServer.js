@@ -3,6 +3,9 @@
 // Same `ws` package and options as the IDE server (no deflate, answers 'mcp'), no auth, no JSON.
 // A text frame that starts with '#<n>;' is answered with n bytes instead of itself: the floor of
 // an exchange with a small request and a large reply (a tool call's shape), still no JSON work.
+// A text frame that starts with '@' is answered with the server's process.hrtime.bigint() taken
+// as the frame arrives (the clock is CLOCK_MONOTONIC, shared by every process here): the floor
+// of a one-way delivery, e.g. of an openDiff request, into another process.
 const http = require('http');
 const { WebSocketServer } = require('ws');
 
@@ -17,6 +20,10 @@ async function startEchoServer() {
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
+      if (!isBinary && data[0] === 0x40 /* @ */) {
+        ws.send(String(process.hrtime.bigint()));
+        return;
+      }
       if (!isBinary && data[0] === 0x23 /* # */) {
         const n = Number.parseInt(data.toString('latin1', 1, 12), 10);
         let reply = replies.get(n);

@@ -93,7 +93,7 @@ async function startPluginNvim(bin, root, { columns = 160, lines = 48, sharedHos
   { cwd: root, env, stdio: ['pipe', 'pipe', 'ignore'] });
   const nvim = attach({ proc });
   await nvim.request('nvim_ui_attach', [columns, lines, { ext_linegrid: true }]);
-  await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' }, max_instances = 60 })`);
+  await nvim.lua(`require('claude_worktrees').setup({ cmd = { 'sh', '-c', 'exec sleep 3600', 'claude' }, terminal = { position = 'tab' }, max_instances = 60, node = os.getenv('BENCH_HOST_NODE') })`);
   const lua = (code, ...args) => nvim.request('nvim_exec_lua', [code, args]);
   return handle(nvim, proc, env, lua);
 }
