@@ -29,6 +29,8 @@ export class EditorState {
   private diagCache: FileDiagnostics[] | null = null;
   private byPath: Map<string, BufInfo> | null = null;
   private byReal: Map<string, BufInfo> | null = null;
+  /** One frozen answer per buffer record (records are replaced, never changed): tools may cache on it. */
+  private docStates = new WeakMap<BufInfo, DocumentState>();
   /** The current window's selection as Lua last sent it; null: no file there (or none yet). */
   current: Selection | null = null;
   /** Batches applied (tests and bench read it). */
@@ -102,7 +104,13 @@ export class EditorState {
       }
     }
     const b = this.byPath.get(filePath) ?? this.byReal.get(filePath);
-    return b ? { isDirty: b.dirty, isUntitled: false, realPath: b.real } : null;
+    if (!b) return null;
+    let d = this.docStates.get(b);
+    if (!d) {
+      d = Object.freeze({ isDirty: b.dirty, isUntitled: false, realPath: b.real });
+      this.docStates.set(b, d);
+    }
+    return d;
   }
 
   /** Diagnostics of one file (absolute path) or of every file that has some. */

@@ -30,6 +30,22 @@ describe('EditorState document states', () => {
     expect(s.docState('/w/a.txt')?.isDirty).toBe(true);
   });
 
+  it('hands out one frozen state per buffer record until a batch replaces the record', () => {
+    const s = new EditorState();
+    s.apply({ full: true, cur: 1, gone: [], diags: [], bufs: [rec(1, '/w/a.txt'), rec(2, '/w/b.txt')] });
+    const first = s.docState('/w/a.txt');
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(s.docState('/w/a.txt')).toBe(first);
+    // Another buffer's change: a.txt's record stays, and so does its state.
+    s.apply({ full: false, cur: 1, gone: [], diags: [], bufs: [rec(2, '/w/b.txt', { dirty: true })] });
+    expect(s.docState('/w/a.txt')).toBe(first);
+    s.apply({ full: false, cur: 1, gone: [], diags: [], bufs: [rec(1, '/w/a.txt', { dirty: true })] });
+    const second = s.docState('/w/a.txt');
+    expect(second).not.toBe(first);
+    expect(second).toEqual({ isDirty: true, isUntitled: false, realPath: '/w/a.txt' });
+    expect(first).toEqual({ isDirty: false, isUntitled: false, realPath: '/w/a.txt' });
+  });
+
   it('a malformed record changes nothing', () => {
     const s = new EditorState();
     s.apply({ full: true, cur: 1, gone: [], diags: [], bufs: [rec(1, '/w/a.txt')] });

@@ -236,6 +236,34 @@ describe('checkDocumentDirty / saveDocument', () => {
       .toEqual({ success: true, filePath: FILE, isDirty: false, isUntitled: false });
   });
 
+  test('checkDocumentDirty answers from a frozen state are cached per path asked, never across states', async () => {
+    const h = makeHarness();
+    const clean = Object.freeze({ isDirty: false, isUntitled: false, realPath: FILE });
+    h.editor.documents.set(FILE, clean);
+    const abs = await h.call('checkDocumentDirty', { filePath: FILE });
+    expect(jsonOf(abs)).toEqual({ success: true, filePath: FILE, isDirty: false, isUntitled: false });
+    expect(jsonOf(await h.call('checkDocumentDirty', { filePath: FILE }))).toEqual(jsonOf(abs));
+    // Another name of the same buffer (a link the editor resolved to it): the same state, but
+    // the answer names the path asked.
+    const link = path.join(WORKSPACE, 'link-to-a.ts');
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(FILE, link);
+    try {
+      h.editor.documents.set(link, clean);
+      expect(jsonOf(await h.call('checkDocumentDirty', { filePath: link })))
+        .toEqual({ success: true, filePath: link, isDirty: false, isUntitled: false });
+    } finally {
+      fs.rmSync(link, { force: true });
+    }
+    // The editor's next state (a new frozen object): the new answer, not the cached one.
+    h.editor.documents.set(FILE, Object.freeze({ isDirty: true, isUntitled: false, realPath: FILE }));
+    expect(jsonOf(await h.call('checkDocumentDirty', { filePath: FILE })))
+      .toEqual({ success: true, filePath: FILE, isDirty: true, isUntitled: false });
+    h.editor.documents.set(FILE, clean);
+    expect(jsonOf(await h.call('checkDocumentDirty', { filePath: FILE })))
+      .toEqual({ success: true, filePath: FILE, isDirty: false, isUntitled: false });
+  });
+
   test('checkDocumentDirty trusts the real path the editor resolved only when it is inside the scope', async () => {
     const h = makeHarness();
     // A dangling link: resolving it now fails, so an answer proves the editor's real path was used.

@@ -1,6 +1,7 @@
 import { reqString } from '../args';
 import { requireRegularFile } from '../scope';
-import { json, whenReady, type Tool } from '../tool';
+import type { DocumentState } from '../editor';
+import { json, SerializedResult, whenReady, type ToolResult, type Tool } from '../tool';
 
 const filePathSchema = {
   type: 'object' as const,
@@ -23,11 +24,28 @@ export const checkDocumentDirty: Tool = {
       const filePath = state?.realPath !== undefined && ctx.scope.containsReal(state.realPath)
         ? abs : ctx.scope.resolve(raw, 'filePath');
       return state
-        ? json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled })
+        ? dirtyReply(state, filePath)
         : json({ success: false, message: `Document not open: ${filePath}` });
     });
   },
 };
+
+/** Serialized answers per frozen state (the editor makes a new one on change) and path asked. */
+const dirtyReplies = new WeakMap<DocumentState, Map<string, SerializedResult>>();
+
+function dirtyReply(state: DocumentState, filePath: string): ToolResult | SerializedResult {
+  const answer = () => json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled });
+  if (!Object.isFrozen(state)) return answer();
+  let byPath = dirtyReplies.get(state);
+  if (!byPath) dirtyReplies.set(state, (byPath = new Map()));
+  let r = byPath.get(filePath);
+  if (!r) {
+    if (byPath.size >= 8) byPath.clear(); // a few spellings of one file; never grows unbounded
+    r = new SerializedResult(JSON.stringify(answer()));
+    byPath.set(filePath, r);
+  }
+  return r;
+}
 
 export const saveDocument: Tool = {
   name: 'saveDocument',
