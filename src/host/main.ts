@@ -27,12 +27,16 @@ export function start(filename: string): void {
     return at > 0 ? [rest.slice(0, at), rest.slice(at + 1)] : null;
   };
 
+  /** Run the handler `route` found; requests and notifications alike. */
+  const handle = (r: [string, string], args: unknown): Promise<unknown> =>
+    plugin.handleRequest(r[1], r[0], Array.isArray(args) ? args : []);
+
   nvim.on('request', (method: string, args: unknown[], res: Response) => {
     if (method === 'poll') return res.send('ok');
     if (method === 'specs') return res.send(plugin.specs);
     const r = route(method);
     if (!r) return res.send(`claude-worktrees host: unknown method ${method}`, true);
-    plugin.handleRequest(r[1], r[0], Array.isArray(args) ? args : []).then(
+    handle(r, args).then(
       (v) => res.send(v === undefined ? null : v),
       (err) => res.send(String(err instanceof Error ? err.message : err), true));
   });
@@ -40,7 +44,7 @@ export function start(filename: string): void {
   nvim.on('notification', (method: string, args: unknown[]) => {
     const r = route(method);
     if (!r) return;
-    plugin.handleRequest(r[1], r[0], Array.isArray(args) ? args : []).catch((err) => {
+    handle(r, args).catch((err) => {
       process.stderr.write(`claude-worktrees host: ${method}: ${String(err)}\n`);
     });
   });
