@@ -34,17 +34,20 @@ export const checkDocumentDirty: Tool = {
 const dirtyReplies = new WeakMap<DocumentState, Map<string, SerializedResult>>();
 
 function dirtyReply(state: DocumentState, filePath: string): ToolResult | SerializedResult {
-  const answer = () => json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled });
-  if (!Object.isFrozen(state)) return answer();
+  if (!Object.isFrozen(state)) return dirtyAnswer(state, filePath);
   let byPath = dirtyReplies.get(state);
   if (!byPath) dirtyReplies.set(state, (byPath = new Map()));
   let r = byPath.get(filePath);
   if (!r) {
     if (byPath.size >= 8) byPath.clear(); // a few spellings of one file; never grows unbounded
-    r = new SerializedResult(JSON.stringify(answer()));
+    r = new SerializedResult(JSON.stringify(dirtyAnswer(state, filePath)));
     byPath.set(filePath, r);
   }
   return r;
+}
+
+function dirtyAnswer(state: DocumentState, filePath: string): ToolResult {
+  return json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled });
 }
 
 export const saveDocument: Tool = {
