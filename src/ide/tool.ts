@@ -59,19 +59,27 @@ export class SerializedResult {
   constructor(readonly json: string) {}
 }
 
-const serialized = new WeakMap<object, SerializedResult>();
+const serialized = new WeakMap<object, Map<string, SerializedResult>>();
+/** Variants kept per value: a few (the spellings of one path asked); never an unbounded map. */
+const MAX_VARIANTS = 8;
 
 /**
- * json(wrap(value)) for an answer the editor promises never to change (a frozen array or
- * object: the Neovim editor state hands out frozen snapshots and makes new ones on change),
- * serialized once per snapshot; anything else is serialized per call.
+ * json(wrap(value, variant)) for an answer the editor promises never to change (a frozen array
+ * or object: the Neovim editor state hands out frozen snapshots and makes new ones on change),
+ * serialized once per snapshot and variant (what else the answer holds, e.g. the path the
+ * request named); anything else is serialized per call.
  */
-export function jsonOnce<T extends object>(value: T, wrap: (v: T) => unknown = (v) => v): ToolResult | SerializedResult {
-  if (!Object.isFrozen(value)) return json(wrap(value));
-  let s = serialized.get(value);
+export function jsonOnce<T extends object>(
+  value: T, wrap: (v: T, variant: string) => unknown = (v) => v, variant = '',
+): ToolResult | SerializedResult {
+  if (!Object.isFrozen(value)) return json(wrap(value, variant));
+  let byVariant = serialized.get(value);
+  if (!byVariant) serialized.set(value, (byVariant = new Map()));
+  let s = byVariant.get(variant);
   if (!s) {
-    s = new SerializedResult(JSON.stringify(json(wrap(value))));
-    serialized.set(value, s);
+    if (byVariant.size >= MAX_VARIANTS) byVariant.clear();
+    s = new SerializedResult(JSON.stringify(json(wrap(value, variant))));
+    byVariant.set(variant, s);
   }
   return s;
 }

@@ -22,6 +22,19 @@ describe('serialized tool results', () => {
     expect(JSON.parse((jsonOnce(mutable) as { content: Array<{ text: string }> }).content[0].text)).toEqual([1, 2]);
   });
 
+  it('keeps one serialization per variant of a frozen value, and a bounded number of them', () => {
+    const state = Object.freeze({ dirty: true });
+    const wrap = (v: { dirty: boolean }, variant: string) => ({ path: variant, dirty: v.dirty });
+    const a = jsonOnce(state, wrap, '/w/a') as SerializedResult;
+    const link = jsonOnce(state, wrap, '/w/link') as SerializedResult;
+    expect(JSON.parse(JSON.parse(a.json).content[0].text)).toEqual({ path: '/w/a', dirty: true });
+    expect(JSON.parse(JSON.parse(link.json).content[0].text)).toEqual({ path: '/w/link', dirty: true });
+    expect(jsonOnce(state, wrap, '/w/a')).toBe(a);
+    for (let i = 0; i < 20; i++) jsonOnce(state, wrap, `/w/${i}`);
+    // Still right after the variants were dropped and made again.
+    expect(JSON.parse(JSON.parse((jsonOnce(state, wrap, '/w/a') as SerializedResult).json).content[0].text)).toEqual({ path: '/w/a', dirty: true });
+  });
+
   it('wraps the value as the tool asks', () => {
     const tabs = Object.freeze([Object.freeze({ a: 1 })]);
     const r = jsonOnce(tabs, (t) => ({ tabs: t })) as SerializedResult;

@@ -1,7 +1,7 @@
 import { reqString } from '../args';
 import { requireRegularFile } from '../scope';
 import type { DocumentState } from '../editor';
-import { json, SerializedResult, whenReady, type ToolResult, type Tool } from '../tool';
+import { json, jsonOnce, whenReady, type Tool } from '../tool';
 
 const filePathSchema = {
   type: 'object' as const,
@@ -24,30 +24,15 @@ export const checkDocumentDirty: Tool = {
       const filePath = state?.realPath !== undefined && ctx.scope.containsReal(state.realPath)
         ? abs : ctx.scope.resolve(raw, 'filePath');
       return state
-        ? dirtyReply(state, filePath)
+        ? jsonOnce(state, dirtyAnswer, filePath)
         : json({ success: false, message: `Document not open: ${filePath}` });
     });
   },
 };
 
-/** Serialized answers per frozen state (the editor makes a new one on change) and path asked. */
-const dirtyReplies = new WeakMap<DocumentState, Map<string, SerializedResult>>();
-
-function dirtyReply(state: DocumentState, filePath: string): ToolResult | SerializedResult {
-  if (!Object.isFrozen(state)) return dirtyAnswer(state, filePath);
-  let byPath = dirtyReplies.get(state);
-  if (!byPath) dirtyReplies.set(state, (byPath = new Map()));
-  let r = byPath.get(filePath);
-  if (!r) {
-    if (byPath.size >= 8) byPath.clear(); // a few spellings of one file; never grows unbounded
-    r = new SerializedResult(JSON.stringify(dirtyAnswer(state, filePath)));
-    byPath.set(filePath, r);
-  }
-  return r;
-}
-
-function dirtyAnswer(state: DocumentState, filePath: string): ToolResult {
-  return json({ success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled });
+/** The answer for a buffer's state and the path asked (serialized once per both: jsonOnce). */
+function dirtyAnswer(state: DocumentState, filePath: string): unknown {
+  return { success: true, filePath, isDirty: state.isDirty, isUntitled: state.isUntitled };
 }
 
 export const saveDocument: Tool = {
