@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, descendants, lockFiles, notesOf, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, claudeCodeFrom, descendants, lockFiles, notesOf, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 import { portClosed, portOpen } from '../helpers/port';
 import { postHook } from '../helpers/hooks';
@@ -142,9 +142,7 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
 
   it('the Node host killed with -9: its claudes end, its locks go, one message, :ClaudeCode restarts it', async () => {
     await t.lua(CAPTURE_NOTIFY_LUA);
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    await t.cmd('wincmd p');
+    await claudeCodeFrom(t, `${repo.a}/hello.txt`); // A's terminal shown before B's command
     await t.cmd(`edit ${repo.b}/hello.txt`);
     await t.cmd('ClaudeCode');
     const two = await waitFor(async () => {

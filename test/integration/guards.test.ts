@@ -20,9 +20,17 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
 
   const instances = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
   const events = (): Event[] => fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event) : [];
-  const start = async (file: string) => {
+  /**
+   * :ClaudeCode from `file` in a new tab. With `root`, wait until that worktree's terminal has
+   * come to the front: shown late (under load), it would take the focus from the next command's
+   * buffer, and that :ClaudeCode would act on this instance instead.
+   */
+  const start = async (file: string, root?: string) => {
     await t.cmd(`tabnew ${file}`);
     await t.cmd('ClaudeCode');
+    if (root === undefined) return;
+    await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === root, `the terminal of ${root}`);
+    await t.cmd('stopinsert');
   };
 
   beforeEach(async () => {
@@ -39,8 +47,8 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
   it('max_instances = 2: the third start is refused naming the two; after a kill it starts', async () => {
     const third = path.join(repo.base, 'third');
     git(repo.a, 'worktree', 'add', '-q', '-b', 'third', third);
-    await start(`${repo.a}/hello.txt`);
-    await start(`${repo.b}/hello.txt`);
+    await start(`${repo.a}/hello.txt`, repo.a);
+    await start(`${repo.b}/hello.txt`, repo.b);
     await waitFor(async () => (await instances()).filter((i) => i.connected).length === 2, 'two instances');
 
     await start(`${third}/hello.txt`);
