@@ -204,6 +204,11 @@ export async function openInstanceClient(t: TestNvim, file: string): Promise<Mcp
   return McpClient.connect(Number(path.basename(lock.file, '.lock')), lock.body.authToken);
 }
 
+/** Wait until the current buffer is the claude terminal of `root` (the instance's worktree). */
+export async function terminalInFront(t: TestNvim, root: string, what = `the terminal of ${root}`): Promise<void> {
+  await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === root, what);
+}
+
 /**
  * :edit file, :ClaudeCode, and back to the code window once claude's terminal has opened and
  * taken the focus: leaving earlier, the late terminal would be where the test's next command lands.

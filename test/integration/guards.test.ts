@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, git, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, git, terminalInFront, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
 
@@ -29,7 +29,7 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
     await t.cmd(`tabnew ${file}`);
     await t.cmd('ClaudeCode');
     if (root === undefined) return;
-    await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === root, `the terminal of ${root}`);
+    await terminalInFront(t, root);
     await t.cmd('stopinsert');
   };
 

@@ -1,7 +1,7 @@
 /** Issue 11 item 4: :[range]ClaudeCodeSendTo {instance} mentions the file to a NAMED instance. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, claudeCodeFrom, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, claudeCodeFrom, terminalInFront, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
 
@@ -52,7 +52,7 @@ describe.each(nvimBins())(':ClaudeCodeSendTo (%s)', (bin) => {
     await waitFor(() => mentionsOf(b.pid!).length === 1, "B's mention");
     // Then B's terminal comes to the front (after the mention): wait for it, or it could take
     // the focus from the next command's file buffer.
-    await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === b.root, "B's terminal shown");
+    await terminalInFront(t, b.root, "B's terminal shown");
     // Outside B's worktree, the path stays absolute.
     expect(mentionsOf(b.pid!)).toEqual([{ filePath: path.join(repo.a, 'hello.txt'), lineStart: 1, lineEnd: 1 }]);
     expect(mentionsOf(a.pid!)).toEqual([]);

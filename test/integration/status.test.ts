@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, notesOf, lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, notesOf, terminalInFront, lockFiles, makeRepoWithWorktree, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 import { postHook } from '../helpers/hooks';
 
@@ -95,13 +95,13 @@ describe.each(nvimBins())('live status, attention, statusline and reloads (%s)',
   it(':ClaudeCodeNext shows the instance that needs attention and marks its turn seen', async () => {
     expect((await inst(repo.b))!.unseen).toBe(true);
     await t.cmd('ClaudeCodeNext');
-    await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === repo.b, "B's terminal shown");
+    await terminalInFront(t, repo.b, "B's terminal shown");
     await waitFor(async () => (await inst(repo.b))?.unseen === false, 'B seen');
     await t.cmd('stopinsert');
     await t.cmd('tabfirst');
     // A finished with only its file on screen, not its terminal: its turn is unseen too.
     await t.cmd('ClaudeCodeNext');
-    await waitFor(async () => (await t.lua<string>('return vim.b.claude_worktrees_root or ""')) === repo.a, "A's terminal shown");
+    await terminalInFront(t, repo.a, "A's terminal shown");
     await waitFor(async () => (await inst(repo.a))?.unseen === false, 'A seen');
     await t.cmd('stopinsert');
     await t.cmd('tabfirst');
