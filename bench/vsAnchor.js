@@ -403,15 +403,17 @@ async function openFloor(s, file, proposal) {
     const ws = new WebSocket(echo.url, 'mcp', { perMessageDeflate: false });
     await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
     const args = { old_file_path: file, new_file_path: file, new_file_contents: proposal, tab_name: 'floor' };
+    // Built per send, as the bench's client does (its JSON.stringify is part of every figure).
+    const request = (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'openDiff', arguments: args } });
     for (let i = 0; i <= FLOOR_RUNS; i++) {
       const stamped = new Promise((res) => ws.once('message', (d) => res(BigInt(d.toString()))));
       const t0 = process.hrtime.bigint();
-      ws.send(`@${JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'openDiff', arguments: args } })}`);
+      ws.send(`@${request(i)}`);
       const at = await stamped;
       if (i > 0) deliver.push(Number(at - t0) / 1e6);
     }
     ws.close();
-    const frame = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'openDiff', arguments: args } }));
+    const frame = Buffer.from(request(1));
     for (let i = 0; i <= FLOOR_RUNS; i++) {
       const t0 = process.hrtime.bigint();
       JSON.parse(frame.toString());
