@@ -393,7 +393,8 @@ const FLOOR_RUNS = 21;
  * request -> diff windows, each part measured alone: the request's delivery into another
  * process (a bare ws server stamps its arrival), JSON.parse of it, and in the plugin's Neovim
  * :read of the original and of the proposal into scratch buffers, then the two windows in diff
- * mode (Neovim computes the diff there). Medians of FLOOR_RUNS, ms.
+ * mode (Neovim computes the diff there), with plain API calls rather than the plugin's
+ * diff.lua, so that the floor holds none of the plugin's own work. Medians of FLOOR_RUNS, ms.
  */
 async function openFloor(s, file, proposal) {
   const echo = await startEchoServerProcess();
