@@ -361,6 +361,7 @@ function M.context()
   local bt = vim.bo[buf].buftype
   return {
     buf = buf,
+    win = vim.api.nvim_get_current_win(),
     file = (bt == '' and name ~= '') and vim.fn.fnamemodify(name, ':p') or '',
     cwd = vim.fn.getcwd(),
     term_root = vim.b[buf].claude_worktrees_root or '',

@@ -33,13 +33,25 @@ local function open_window(buf)
   return win
 end
 
+--- Whether a terminal opened now may take the focus: the user is still in the window and buffer
+--- the command was typed in (from_win, from_buf; none given: yes), or in this instance's old
+--- terminal. A launch takes a moment; a user who went elsewhere meanwhile keeps their cursor.
+local function may_focus(spec, old)
+  local cur_buf = vim.api.nvim_get_current_buf()
+  if old and old.buf == cur_buf then return true end
+  if type(spec.from_win) ~= 'number' or spec.from_win == 0 then return true end
+  return vim.api.nvim_get_current_win() == spec.from_win and cur_buf == spec.from_buf
+end
+
 --- Start claude for an instance in a new terminal buffer, shown per the layout.
---- spec: { key, name, argv, cwd, env }
+--- spec: { key, name, argv, cwd, env, from_win?, from_buf? }
 function M.open(spec)
   local old = M.terms[spec.key]
+  local focus = may_focus(spec, old)
   if old and vim.api.nvim_buf_is_valid(old.buf) then
     pcall(vim.api.nvim_buf_delete, old.buf, { force = true })
   end
+  local back = vim.api.nvim_get_current_win()
   local buf = vim.api.nvim_create_buf(true, false)
   local win = open_window(buf)
   local key = spec.key
@@ -73,7 +85,11 @@ function M.open(spec)
     require('claude_worktrees.util').notify('<C-z> would suspend claude in this terminal: not sent (<C-\\><C-n> leaves terminal mode)')
   end, { buffer = buf, desc = 'claude-worktrees: keep claude from being suspended' })
   M.decorate(win, spec.name)
-  vim.cmd('startinsert')
+  if focus then
+    vim.cmd('startinsert')
+  elseif vim.api.nvim_win_is_valid(back) then
+    vim.api.nvim_set_current_win(back)
+  end
   local pid = vim.fn.jobpid(job)
   return { ok = true, buf = buf, job = job, pid = pid }
 end

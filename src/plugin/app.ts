@@ -39,7 +39,15 @@ export interface Context {
   diffId: string;
   /** The instance Lua marks current (longest pushed root holding the buffer or cwd), or ''. */
   currentRoot: string;
+  /** Window and buffer the command was typed in (0 when a caller did not say). */
+  win: number;
+  buf: number;
 }
+
+/** Where a command was typed (Context.win/buf); 0 = not known. */
+type Origin = Pick<Context, 'win' | 'buf'>;
+/** A restart nobody typed: its terminal never takes the focus (except from its own old one). */
+const NOWHERE: Origin = { win: -1, buf: -1 };
 
 /** busy | waiting (permission) | done (idle, turn not seen yet) | idle | exited | starting. */
 function statusLabel(s: InstanceSnapshot): string {
@@ -180,6 +188,8 @@ export class App {
       termRoot: optStr(c.term_root) ?? '',
       diffId: optStr(c.diff_id) ?? '',
       currentRoot: optStr(c.current_root) ?? '',
+      win: typeof c.win === 'number' ? c.win : 0,
+      buf: typeof c.buf === 'number' ? c.buf : 0,
     };
   }
 
@@ -217,24 +227,27 @@ export class App {
     }
     const inst = await this.manager.ensure(wt.root, wt.branch);
     if (inst.state !== 'running') {
-      await this.startClaude(inst, fargs(rawArgs), fresh);
+      await this.startClaude(inst, fargs(rawArgs), fresh, ctx);
       return;
     }
     if (this.launching.has(inst.root)) return;
     await this.bridge.call('claude_worktrees.terminal', 'toggle', inst.root);
   }
 
-  /** One launch per worktree at a time, however fast the commands come. */
-  private startClaude(inst: Instance, args: string[], fresh = false): Promise<void> {
+  /**
+   * One launch per worktree at a time, however fast the commands come. `from`: where the user
+   * typed the command; its terminal takes the focus only if they are still there when it opens.
+   */
+  private startClaude(inst: Instance, args: string[], fresh: boolean, from: Origin): Promise<void> {
     let p = this.launching.get(inst.root);
     if (!p) {
-      p = this.launch(inst, args, fresh).finally(() => this.launching.delete(inst.root));
+      p = this.launch(inst, args, fresh, from).finally(() => this.launching.delete(inst.root));
       this.launching.set(inst.root, p);
     }
     return p;
   }
 
-  private async launch(inst: Instance, args: string[], fresh: boolean): Promise<void> {
+  private async launch(inst: Instance, args: string[], fresh: boolean, from: Origin): Promise<void> {
     // The worktree's session: resumed when claude has a transcript of it, else a new one whose id
     // we choose and keep before claude starts (a Neovim restart or crash can then resume it).
     const known = inst.resumeId ?? this.sessions?.get(inst.root)?.sessionId ?? null;
@@ -263,7 +276,7 @@ export class App {
       env[k] = full[k];
     }
     const r = rec(await this.bridge.call('claude_worktrees.terminal', 'open', {
-      key: inst.root, name: inst.name, argv, cwd: inst.root, env,
+      key: inst.root, name: inst.name, argv, cwd: inst.root, env, from_win: from.win, from_buf: from.buf,
     }), 'terminal.open');
     if (r.ok !== true) throw new Error(optStr(r.err) ?? 'could not start claude');
     inst.processStarted(num(r.pid, 'pid'), num(r.buf, 'buf'));
@@ -316,7 +329,7 @@ export class App {
     }));
   }
 
-  async switchTo(_ctx: Context, rawArgs: unknown): Promise<void> {
+  async switchTo(ctx: Context, rawArgs: unknown): Promise<void> {
     const name = fargs(rawArgs)[0];
     if (!name) {
       await this.bridge.call('claude_worktrees', 'pick');
@@ -324,7 +337,7 @@ export class App {
     }
     const inst = this.named(name);
     const shown = await this.bridge.call('claude_worktrees.terminal', 'show', inst.root);
-    if (shown !== true) await this.startClaude(inst, []);
+    if (shown !== true) await this.startClaude(inst, [], false, ctx);
     else inst.markSeen();
   }
 
@@ -400,7 +413,7 @@ export class App {
     });
     this.mentionQueue = turn.catch(() => undefined);
     const inst = await turn;
-    if (inst.state !== 'running') await this.startClaude(inst, []);
+    if (inst.state !== 'running') await this.startClaude(inst, [], false, ctx);
     else if (!ctx.termRoot) await this.bridge.call('claude_worktrees.terminal', 'show', inst.root);
   }
 
@@ -478,7 +491,7 @@ export class App {
       log: this.log,
       worktreeFor: (c) => this.worktreeFor(c),
       end: (insts) => this.end(insts),
-      startClaude: (inst) => this.startClaude(inst, []),
+      startClaude: (inst) => this.startClaude(inst, [], false, ctx),
     }, ctx, fargs(rawArgs), bang);
   }
 
@@ -593,7 +606,7 @@ export class App {
       // Killed, or started again by hand, meanwhile: nothing to do.
       if (this.manager.get(inst.root) !== inst || inst.recovery !== 'restarting') return;
       this.manager.ensure(inst.root, inst.branch)
-        .then((next) => this.startClaude(next, this.launchArgs.get(inst.root) ?? []))
+        .then((next) => this.startClaude(next, this.launchArgs.get(inst.root) ?? [], false, NOWHERE))
         .catch((err) => this.report(`restarting ${inst.name}`, err));
     }, delayMs);
   }

@@ -211,7 +211,7 @@ export async function terminalInFront(t: TestNvim, root: string, what = `the ter
 
 /**
  * :edit file, :ClaudeCode, and back to the code window once claude's terminal has opened and
- * taken the focus: leaving earlier, the late terminal would be where the test's next command lands.
+ * taken the focus (the next command then starts from the code window, the terminal on screen).
  */
 export async function claudeCodeFrom(t: TestNvim, file: string): Promise<void> {
   await t.cmd(`edit ${file}`);

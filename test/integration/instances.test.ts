@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { claudeCodeFrom, lockFiles, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, versionOf, REPO, type TestNvim } from '../helpers/nvim';
+import { claudeCodeFrom, lockFiles, terminalInFront, makeRepoWithWorktree, nvimBins, pidAlive, startNvim, versionOf, REPO, type TestNvim } from '../helpers/nvim';
 import { waitFor } from '../helpers/waitFor';
 import { portClosed } from '../helpers/port';
 
@@ -97,6 +97,31 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
       end
       table.sort(out) return out`);
     expect(termRoots).toEqual([repo.a, repo.b].sort());
+  }, 60_000);
+
+  it('a terminal that opens after the user moved on leaves the cursor where they went', async () => {
+    const where = () => t.lua<{ name: string; mode: string; term: boolean }>(`return { name = vim.api.nvim_buf_get_name(0),
+      mode = vim.api.nvim_get_mode().mode, term = vim.bo.buftype == 'terminal' }`);
+    const visibleTerms = () => t.lua<string[]>(`local out = {}
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local b = vim.api.nvim_win_get_buf(w)
+        if vim.bo[b].buftype == 'terminal' then table.insert(out, vim.b[b].claude_worktrees_root) end
+      end
+      return out`);
+    // In one chunk: the command returns once it read its context, the launch runs after; the user
+    // is in B's file before A's terminal can open (as when typing on right after :ClaudeCode).
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.lua(`vim.cmd('ClaudeCode'); vim.cmd('edit ' .. vim.fn.fnameescape(...))`, `${repo.b}/hello.txt`);
+    await waitFor(async () => (await instances()).find((i) => i.root === repo.a && i.connected), 'instance A connected', 15_000);
+    expect(await visibleTerms()).toEqual([repo.a]);
+    expect(await where()).toEqual({ name: `${repo.b}/hello.txt`, mode: 'n', term: false });
+    // The worktree is the one the command was typed in: A's, not B's where the cursor went.
+    expect((await instances()).map((i) => i.root)).toEqual([repo.a]);
+
+    // Still where it was typed when the terminal opens: the terminal takes the focus, as always.
+    await t.cmd('ClaudeCode');
+    await terminalInFront(t, repo.b);
+    expect(await where()).toMatchObject({ name: expect.stringMatching(/^claude:\/\//), term: true });
   }, 60_000);
 
   it('sends a selection in worktree A to A only, and mentions relative to the worktree', async () => {

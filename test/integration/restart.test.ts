@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, claudeCodeFrom, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
 
@@ -26,6 +26,9 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
   /** The running claude once it connected (a new pid each restart). */
   const connectedOther = (than: number[]) => waitFor(async () => (await instances()).find((i) => i.connected && i.pid && !than.includes(i.pid)),
     'a connected claude', 15_000);
+
+  /** The pid of the terminal job in the current window, or 0 when it is not a terminal. */
+  const focusedJobPid = () => t.lua<number>("return vim.bo.buftype == 'terminal' and vim.fn.jobpid(vim.bo.channel) or 0");
 
   beforeEach(async () => {
     repo = makeRepoWithWorktree();
@@ -62,6 +65,8 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
       // The backoff was waited (the notice names it), and no faster.
       expect(Date.now() - killedAt).toBeGreaterThanOrEqual(delay - 50);
       pids.push(next.pid!);
+      // The user was in the dead claude's terminal: the new one has the focus.
+      expect(await focusedJobPid()).toBe(next.pid);
       const s = starts().find((x) => x.pid === next.pid)!;
       expect(s.args.slice(s.args.indexOf('--resume'), s.args.indexOf('--resume') + 2)).toEqual(['--resume', id]);
       expect(s.args).toContain('--settings');
@@ -91,6 +96,21 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
     pids.push(byHand.pid!);
     expect(starts()).toHaveLength(4);
   }, 60_000);
+
+  it('a restart nobody typed leaves the cursor in the file the user is in', async () => {
+    await claudeCodeFrom(t, `${repo.a}/hello.txt`);
+    const first = await connectedOther([]);
+    process.kill(first.pid!, 'SIGKILL');
+    const next = await connectedOther([first.pid!]);
+    expect(await t.lua('return { vim.api.nvim_buf_get_name(0), vim.api.nvim_get_mode().mode }')).toEqual([`${repo.a}/hello.txt`, 'n']);
+    // The new terminal is on screen beside it.
+    expect(await t.lua<number[]>(`local out = {}
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local b = vim.api.nvim_win_get_buf(w)
+        if vim.bo[b].buftype == 'terminal' then table.insert(out, vim.fn.jobpid(vim.bo[b].channel)) end
+      end
+      return out`)).toEqual([next.pid]);
+  }, 30_000);
 
   it(':ClaudeCodeKill and an exit 0 (/exit) are never restarted', async () => {
     await t.cmd(`edit ${repo.a}/hello.txt`);
