@@ -92,6 +92,27 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     await responsive();
   });
 
+  it("getOpenEditors and the diagnostics sweep hold only this worktree's files, though Neovim has others open", async () => {
+    const mine = path.join(repo.a, 'hello.txt');
+    const theirs = path.join(repo.b, 'hello.txt');
+    const secret = path.join(outside, 'secret.txt');
+    for (const f of [mine, theirs, secret]) {
+      await t.cmd(`edit ${f}`);
+      await t.lua(`vim.diagnostic.set(vim.api.nvim_create_namespace('t'), 0, { { lnum = 0, col = 0, message = 'x', severity = vim.diagnostic.severity.ERROR } })`);
+    }
+    await t.lua("return require('claude_worktrees.state').sync()");
+    const tabs = (await answer('getOpenEditors', {})).tabs as Array<{ fileName: string; isActive: boolean }>;
+    expect(tabs.map((x) => x.fileName)).toEqual([mine]);
+    // The active buffer (the secret) is another worktree's: none of A's reads as active.
+    expect(tabs[0].isActive).toBe(false);
+    const sweep = JSON.parse((await client.call('getDiagnostics', {}))[0]) as Array<{ uri: string }>;
+    expect(sweep.map((d) => d.uri)).toEqual([`file://${mine}`]);
+    // Through a symlink in the worktree to a file outside: still not A's.
+    await t.cmd(`edit ${path.join(repo.a, 'link.txt')}`);
+    await t.lua("return require('claude_worktrees.state').sync()");
+    expect(((await answer('getOpenEditors', {})).tabs as Array<{ fileName: string }>).map((x) => x.fileName)).toEqual([mine]);
+  }, 30_000);
+
   it('saveDocument: writes a modified buffer; leaves an unmodified file byte for byte (no final newline added)', async () => {
     const bin4k = path.join(repo.a, 'blob.bin');
     const bytes = Buffer.alloc(4096, 0xab);

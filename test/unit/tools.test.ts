@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Selection } from '../../src/ide/editor';
+import { PathScope } from '../../src/ide/scope';
 import { fileUri } from '../../src/util/uri';
 import { jsonOf, makeHarness, texts, WORKSPACE } from './sessionHarness';
 
@@ -125,6 +126,21 @@ describe('getOpenEditors', () => {
     expect(jsonOf(await h.call('getOpenEditors', {}))).toEqual({ tabs: [] });
     h.editor.tabs = [tab];
     expect(jsonOf(await h.call('getOpenEditors'))).toEqual({ tabs: [tab] });
+  });
+
+  test("only this worktree's buffers; a frozen snapshot is filtered once", async () => {
+    const h = makeHarness();
+    const tab = (fileName: string) => ({
+      uri: fileUri(fileName), isActive: false, isPinned: false, isPreview: false, isDirty: false, label: path.basename(fileName),
+      groupIndex: 0, viewColumn: 1, isGroupActive: true, fileName, languageId: 'typescript', lineCount: 1, isUntitled: false,
+    });
+    h.editor.tabs = Object.freeze([tab(FILE), tab('/elsewhere/other-worktree/x.ts'), tab(OTHER)]) as typeof h.editor.tabs;
+    const first = await h.call('getOpenEditors');
+    expect(jsonOf(first).tabs.map((t: { fileName: string }) => t.fileName)).toEqual([FILE, OTHER]);
+    const contains = jest.spyOn(PathScope.prototype, 'contains');
+    expect(jsonOf(await h.call('getOpenEditors'))).toEqual(jsonOf(first));
+    expect(contains).not.toHaveBeenCalled();
+    contains.mockRestore();
   });
 });
 

@@ -1,7 +1,7 @@
 import { optString } from '../args';
 import type { FileDiagnostics, Severity } from '../editor';
-import type { PathScope } from '../scope';
 import { jsonOnce, whenReady, type Tool } from '../tool';
+import { scopedFilter } from './scoped';
 import { uriOrPathToPath } from '../../util/uri';
 
 /**
@@ -76,25 +76,5 @@ function capped(all: FileDiagnostics[]): FileDiagnostics[] {
   return out;
 }
 
-const filtered = new WeakMap<PathScope, WeakMap<object, FileDiagnostics[]>>();
-
-/**
- * The entries of a sweep inside scope, capped. A frozen answer (the editor's snapshot) is
- * filtered once per scope and snapshot, and the result frozen too, so it is still serialized
- * only once.
- */
-function inScope(all: FileDiagnostics[], scope: PathScope): FileDiagnostics[] {
-  const frozen = Object.isFrozen(all);
-  let perScope = filtered.get(scope);
-  if (frozen) {
-    const hit = perScope?.get(all);
-    if (hit) return hit;
-  }
-  const kept = capDiagnostics(all.filter((d) => scope.contains(uriOrPathToPath(d.uri))));
-  const out = kept.length === all.length && kept.every((k, i) => k === all[i]) ? all : frozen ? Object.freeze(kept) as FileDiagnostics[] : kept;
-  if (frozen) {
-    if (!perScope) filtered.set(scope, perScope = new WeakMap());
-    perScope.set(all, out);
-  }
-  return out;
-}
+/** The entries of a sweep inside scope, capped (once per scope and frozen snapshot). */
+const inScope = scopedFilter<FileDiagnostics>((d) => uriOrPathToPath(d.uri), capDiagnostics);
