@@ -403,7 +403,8 @@ export class App {
     to?: { root: string; branch: string }): Promise<void> {
     // Mentions reach claude in the order of their commands, however long finding each one's
     // worktree takes (a directory's git lookup can take longer than a file's).
-    const found = to ? Promise.resolve(to) : worktreeOf(path.dirname(file.replace(/\/$/, '')));
+    // A directory is looked up itself (a worktree's root belongs to it, not to its parent).
+    const found = to ? Promise.resolve(to) : worktreeOf(file.endsWith('/') ? file.slice(0, -1) || '/' : path.dirname(file));
     found.catch(() => undefined); // awaited below, in turn: not an unhandled rejection meanwhile
     const turn = this.mentionQueue.then(async () => {
       const wt = await found;

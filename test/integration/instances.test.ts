@@ -149,7 +149,12 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     await t.cmd(`ClaudeCodeAdd ${repo.b}/src`);
     const m2 = await waitFor(() => frames(log).find((f) => f.pid === b.pid && f.frame?.method === 'at_mentioned'), 'at_mentioned at B');
     expect(m2.frame!.params).toEqual({ filePath: 'src/' });
-    expect(frames(log).filter((f) => f.frame?.method === 'at_mentioned')).toHaveLength(2);
+    // A worktree's root is that worktree's (not its parent directory's, outside git).
+    await t.cmd(`ClaudeCodeAdd ${repo.b}`);
+    const m3 = await waitFor(() => frames(log).filter((f) => f.pid === b.pid && f.frame?.method === 'at_mentioned')[1], 'root at_mentioned at B');
+    expect(m3.frame!.params).toEqual({ filePath: './' });
+    expect(frames(log).filter((f) => f.frame?.method === 'at_mentioned')).toHaveLength(3);
+    expect((await instances()).map((i) => i.root).sort()).toEqual([repo.a, repo.b].sort());
   }, 60_000);
 
   it('kill ends one instance; :qa leaves no lock file, no port, no process', async () => {
