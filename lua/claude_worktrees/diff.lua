@@ -118,7 +118,11 @@ open = function(spec)
     new_lines, eol = split_lines(spec.new_text)
   end
   local ft = filetype_for(file, existing)
-  local code = require('claude_worktrees.util').focus_code_window()
+  local util = require('claude_worktrees.util')
+  -- Someone typing elsewhere (another claude's terminal, Insert mode) keeps their window and
+  -- their keys: the diff opens beside them, in another window.
+  local typing = util.typing_elsewhere(spec.key)
+  local code, made = util.focus_code_window(typing and typing.win)
   local prev_buf = vim.api.nvim_win_get_buf(code)
   local short = vim.fn.fnamemodify(file, ':t')
   local buf_old = scratch('claude-worktrees://' .. spec.id .. '/original/' .. short, old_lines, ft, false)
@@ -139,6 +143,7 @@ open = function(spec)
   local d = {
     key = spec.key, tab_name = spec.tab_name, file = file, eol = eol or spec.new_text == '',
     win_old = code, win_new = win_new, saved_old = saved_old, buf_old = buf_old, buf_new = buf_new, prev_buf = prev_buf,
+    made = made,
   }
   d.tick = vim.api.nvim_buf_get_changedtick(buf_new) -- unedited at decide time: Node has the text
   M.diffs[spec.id] = d
@@ -153,7 +158,8 @@ open = function(spec)
     group = group, buffer = buf_new,
     callback = function() vim.schedule(function() M.decide(spec.id, 'reject') end) end,
   })
-  require('claude_worktrees.util').fire('ClaudeWorktreesDiffOpened',
+  util.give_back(typing)
+  util.fire('ClaudeWorktreesDiffOpened',
     { id = spec.id, root = spec.key, file = file, tab_name = spec.tab_name, buf = buf_new, win = win_new })
   return { ok = true, win = win_new, buf = buf_new }
 end
@@ -170,7 +176,10 @@ local function teardown(id, outcome)
   end
   if vim.api.nvim_win_is_valid(d.win_old) then
     undiff_window(d.win_old, d.saved_old)
-    if d.prev_buf and vim.api.nvim_buf_is_valid(d.prev_buf) and d.prev_buf ~= d.buf_old then
+    if d.made then
+      -- A window split off for the diff (there was no code window) goes with it.
+      if #vim.api.nvim_list_wins() > 1 then pcall(vim.api.nvim_win_close, d.win_old, true) end
+    elseif d.prev_buf and vim.api.nvim_buf_is_valid(d.prev_buf) and d.prev_buf ~= d.buf_old then
       pcall(vim.api.nvim_win_set_buf, d.win_old, d.prev_buf)
     elseif #vim.api.nvim_list_wins() > 1 then
       pcall(vim.api.nvim_win_close, d.win_old, true)

@@ -150,7 +150,9 @@ function M.open_file(spec)
   local prev = vim.api.nvim_get_current_win()
   -- Node checked already; checked again here, right before :edit, since a FIFO blocks Neovim.
   if not util.is_regular(spec.path) then error('not a regular file: ' .. spec.path, 0) end
-  local win = util.focus_code_window()
+  -- Someone typing elsewhere keeps their window and keys: the file opens in another window.
+  local typing = util.typing_elsewhere(spec.key)
+  local win = util.focus_code_window(typing and typing.win)
   -- An existing swap file would stop Neovim at the ATTENTION prompt: open read-only instead.
   local g = vim.api.nvim_create_augroup('claude_worktrees_open_swap', { clear = true })
   local swapped = false
@@ -189,7 +191,9 @@ function M.open_file(spec)
       end
     end
   end
-  if not spec.make_frontmost and vim.api.nvim_win_is_valid(prev) then
+  if typing then
+    util.give_back(typing)
+  elseif not spec.make_frontmost and vim.api.nvim_win_is_valid(prev) then
     vim.api.nvim_set_current_win(prev)
   end
   return true

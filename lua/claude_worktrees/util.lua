@@ -1,13 +1,14 @@
 local M = {}
 
---- Window of the current tab that is not a terminal or floating (where code is shown).
-function M.code_window()
-  local cur = vim.api.nvim_get_current_win()
+--- Window of the current tab that shows code: a normal buffer (no terminal, sidebar such as a
+--- file tree, quickfix or help), not floating, not one of our diffs; never `avoid`.
+function M.code_window(avoid)
   local function ok(w)
     local b = vim.api.nvim_win_get_buf(w)
-    return vim.api.nvim_win_get_config(w).relative == '' and vim.bo[b].buftype ~= 'terminal'
+    return w ~= avoid and vim.api.nvim_win_get_config(w).relative == '' and vim.bo[b].buftype == ''
       and vim.b[b].claude_worktrees_diff == nil
   end
+  local cur = vim.api.nvim_get_current_win()
   if ok(cur) then return cur end
   for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
     if ok(w) then return w end
@@ -15,15 +16,37 @@ function M.code_window()
   return nil
 end
 
---- Focus a code window, splitting one off (e.g. beside a lone terminal) when there is none.
-function M.focus_code_window()
-  local win = M.code_window()
+--- Focus a code window (never `avoid`), splitting one off (e.g. beside a lone terminal) when
+--- there is none. Returns the window and whether it was made here (to close it afterwards).
+function M.focus_code_window(avoid)
+  local win = M.code_window(avoid)
+  local made = false
   if not win then
     vim.cmd('topleft vsplit')
     win = vim.api.nvim_get_current_win()
+    made = true
   end
   vim.api.nvim_set_current_win(win)
-  return win
+  return win, made
+end
+
+--- Where the user types, if a tool of instance `own` must not take it from them: Insert or
+--- Replace mode, or Terminal mode in any terminal but `own`'s claude. Returns the window and
+--- mode to give back (see give_back), or nil when the tool may move the cursor.
+function M.typing_elsewhere(own)
+  local mode = vim.api.nvim_get_mode().mode
+  local m = mode:sub(1, 1)
+  if m == 'i' or m == 'R' or (m == 't' and vim.b.claude_worktrees_root ~= own) then
+    return { win = vim.api.nvim_get_current_win(), mode = m }
+  end
+  return nil
+end
+
+--- Back to where typing_elsewhere found the user, in the same mode.
+function M.give_back(typing)
+  if not typing or not vim.api.nvim_win_is_valid(typing.win) then return end
+  vim.api.nvim_set_current_win(typing.win)
+  if typing.mode == 't' then vim.cmd('startinsert') end
 end
 
 --- Is path the directory root or below it (a plain prefix test would take /a/bc for /a/b)?

@@ -130,6 +130,7 @@ export class NvimEditor implements Editor {
 
   async openFile(req: OpenFileRequest): Promise<void> {
     const spec: Record<string, unknown> = {
+      key: this.root, // whose tool: the cursor stays in any other claude's terminal
       path: req.filePath,
       start_line: req.startLine,
       end_line: req.endLine,
