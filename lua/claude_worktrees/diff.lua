@@ -151,7 +151,9 @@ open = function(spec)
   d.group = group
   vim.api.nvim_create_autocmd('BufWriteCmd', {
     group = group, buffer = buf_new,
-    callback = function() M.decide(spec.id, 'accept') end,
+    -- Torn down a tick later: :wq and :x go on to close the current window, which must still be
+    -- the proposal's (torn down now, their quit would close another window, or Neovim).
+    callback = function() M.decide(spec.id, 'accept', true) end,
   })
   -- Closing the proposal (window or buffer) is a "no".
   vim.api.nvim_create_autocmd({ 'BufWinLeave', 'BufWipeout' }, {
@@ -192,7 +194,7 @@ end
 
 --- The user decides ('accept' | 'reject'). The answer goes out first (the reply needs nothing of
 --- the teardown); the proposal's text only when the user edited it, else Node has it already.
-function M.decide(id, action)
+function M.decide(id, action, teardown_later)
   local d = M.diffs[id]
   if not d or d.decided then return false end
   d.decided = true
@@ -204,7 +206,13 @@ function M.decide(id, action)
     if d.eol then contents = contents .. '\n' end
   end
   require('claude_worktrees')._emit({ type = 'diff', id = id, action = action, contents = contents })
-  teardown(id, action == 'accept' and 'accepted' or 'rejected')
+  local outcome = action == 'accept' and 'accepted' or 'rejected'
+  if teardown_later then
+    if vim.api.nvim_buf_is_valid(d.buf_new) then vim.bo[d.buf_new].modified = false end -- written
+    vim.schedule(function() teardown(id, outcome) end)
+  else
+    teardown(id, outcome)
+  end
   return true
 end
 

@@ -87,6 +87,26 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     expect(fs.readFileSync(hello, 'utf8')).toBe('hello\nworld\n');
   }, 30_000);
 
+  it('openDiff: :wq and :x in the proposal accept and close the diff, nothing else (no other window, Neovim stays)', async () => {
+    const hello = path.join(repo.a, 'hello.txt');
+    const layout = () => t.lua<string[]>(`local out = {}
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local b = vim.api.nvim_win_get_buf(w)
+        table.insert(out, vim.bo[b].buftype == 'terminal' and 'term' or vim.api.nvim_buf_get_name(b))
+      end return out`);
+    const before = await layout();
+    expect(before).toEqual([hello, 'term']);
+    for (const cmd of ['wq', 'x']) {
+      const r = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: `${cmd}\n`, tab_name: cmd });
+      await waitFor(async () => (await diffWindows()) === 2, `diff for ${cmd}`);
+      await t.lua(`vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'by ${cmd}' })`); // :x writes only a modified buffer
+      await t.cmd(cmd);
+      expect(await r).toEqual(['FILE_SAVED', `by ${cmd}\n`]);
+      await waitFor(async () => (await diffWindows()) === 0, `diff closed after :${cmd}`);
+      expect(await layout()).toEqual(before);
+    }
+  }, 30_000);
+
   it('openDiff: an unedited accept answers the proposal byte for byte (CRs, no final newline, a big one); edit + undo too', async () => {
     const file = path.join(repo.a, 'hello.txt');
     const big = Array.from({ length: 10_000 }, (_, i) => `l\u00e9ne ${i}\r`).join('\n'); // spilled to a file, no final NL
