@@ -55,13 +55,14 @@ function M.open(spec)
   local buf = vim.api.nvim_create_buf(true, false)
   local win = open_window(buf)
   local key = spec.key
+  local closed = false -- the user deleted the buffer while claude ran (its job then gets SIGHUP)
   local job = vim.fn.termopen(spec.argv, {
     cwd = spec.cwd,
     env = spec.env,
     on_exit = function(_, code)
       local t = M.terms[key]
       if t and t.buf == buf then t.exited = code end
-      require('claude_worktrees')._emit({ type = 'exit', key = key, code = code, buf = buf })
+      require('claude_worktrees')._emit({ type = 'exit', key = key, code = code, buf = buf, closed = closed })
     end,
   })
   if job <= 0 then
@@ -74,6 +75,15 @@ function M.open(spec)
   vim.b[buf].claude_worktrees_name = spec.name
   vim.bo[buf].bufhidden = 'hide'
   M.terms[key] = { buf = buf, job = job }
+  -- :bd! / :bw! of the terminal (by hand or a buffer-closing plugin) ends claude on purpose: not
+  -- a crash to restart. Our own deletions (M.close, a new terminal) forget the record first.
+  vim.api.nvim_create_autocmd({ 'BufDelete', 'BufWipeout' }, {
+    buffer = buf,
+    callback = function()
+      local t = M.terms[key]
+      if t and t.buf == buf and not t.exited then closed = true end
+    end,
+  })
   -- Looking at the terminal is looking at claude's finished turn.
   vim.api.nvim_create_autocmd('BufEnter', {
     buffer = buf,

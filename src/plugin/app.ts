@@ -564,8 +564,10 @@ export class App {
         if (buf !== null && inst.termBuf !== null && buf !== inst.termBuf) return; // an older terminal
         if (inst.state !== 'running') return; // already ended, or a fresh instance not started yet
         const code = num(ev.code, 'code');
-        this.log.info(`claude of ${inst.name} exited with ${code}`);
-        const delay = this.restartDelay(inst, code);
+        const closed = ev.closed === true; // its terminal buffer deleted by the user: ended on purpose
+        this.log.info(`claude of ${inst.name} exited with ${code}${closed ? ' (its terminal was closed)' : ''}`);
+        if (closed) this.bridge.notify(`${inst.name}: terminal closed, claude ended (:ClaudeCode starts it again)`);
+        const delay = closed ? null : this.restartDelay(inst, code);
         this.manager?.retire(inst, code).then(() => {
           this.pushState();
           if (delay !== null) this.restartLater(inst, delay);

@@ -112,6 +112,26 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
       return out`)).toEqual([next.pid]);
   }, 30_000);
 
+  it('deleting the terminal buffer (:bd!) ends claude for good: no restart, one notice, :ClaudeCode starts it again', async () => {
+    await claudeCodeFrom(t, `${repo.a}/hello.txt`);
+    const first = await connectedOther([]);
+    await t.lua(`for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.bo[b].buftype == 'terminal' then vim.cmd('bdelete! ' .. b) end
+      end`);
+    const ended = await waitFor(async () => (await instances()).find((i) => i.state === 'exited'), 'exited');
+    expect(ended.recovery ?? null).toBeNull(); // 'restarting' in the same push that shows it exited, were it a crash
+    expect(ended.exitCode).not.toBe(0); // the job's SIGHUP: a crash but for the closed buffer
+    await waitFor(() => !pidAlive(first.pid!), 'claude ended');
+    await waitFor(async () => (await notesOf(t)).some((x) => x.includes('terminal closed')), 'the notice');
+    expect((await notesOf(t)).filter((x) => x.includes('restarting'))).toEqual([]);
+    expect(lockFiles(t.lockDir)).toEqual([]);
+    expect(starts()).toHaveLength(1);
+
+    await t.cmd('ClaudeCode');
+    await connectedOther([first.pid!]);
+    expect(starts()).toHaveLength(2);
+  }, 30_000);
+
   it(':ClaudeCodeKill and an exit 0 (/exit) are never restarted', async () => {
     await t.cmd(`edit ${repo.a}/hello.txt`);
     await t.cmd('ClaudeCode');
