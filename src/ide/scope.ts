@@ -14,8 +14,22 @@ export const MAX_TOOL_FILE_BYTES = 32 * 1024 * 1024;
  */
 export class PathScope {
   private real: string[] | null = null;
+  private carved: readonly string[] = [];
+  /** Bumped when the carve-outs change: answers filtered by this scope are then stale. */
+  generation = 0;
 
   constructor(readonly roots: readonly string[]) {}
+
+  /**
+   * Other worktrees nested under a root (e.g. claude's own .claude/worktrees/x) that have an
+   * instance of their own: their files are theirs, not this scope's.
+   */
+  carveOut(roots: readonly string[]): void {
+    const real = roots.map((r) => realOrNull(r) ?? path.resolve(r)).sort();
+    if (real.length === this.carved.length && real.every((r, i) => r === this.carved[i])) return;
+    this.carved = real;
+    this.generation++;
+  }
 
   /** The roots' real paths, computed once they exist (a root made later is picked up then). */
   private realRoots(): string[] {
@@ -44,6 +58,10 @@ export class PathScope {
     const abs = this.absolute(p, what);
     const real = realOfMaybeMissing(abs);
     if (real === null || !this.containsReal(real)) {
+      const nested = real === null ? undefined : this.carved.find((c) => isInside(c, real));
+      if (nested) {
+        throw new RpcError(INVALID_PARAMS, `${what} is in another worktree with its own instance, ${nested}: ${abs}`);
+      }
       throw new RpcError(INVALID_PARAMS,
         `${what} is outside this instance's worktree: ${abs}` + (real && real !== abs ? ` (resolves to ${real})` : '')
         + `. Tools may only touch files under ${this.roots.join(', ')} (add more with the extra_roots option)`);
@@ -59,7 +77,7 @@ export class PathScope {
 
   /** True when `real`, a path with symlinks already resolved, is inside the scope. */
   containsReal(real: string): boolean {
-    return this.realRoots().some((r) => isInside(r, real));
+    return this.realRoots().some((r) => isInside(r, real)) && !this.carved.some((c) => isInside(c, real));
   }
 
   /** True when `p` (absolute) is inside the scope; never throws (for filtering answers). */

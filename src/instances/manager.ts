@@ -5,6 +5,7 @@ import { defaultHookRelay, type HookRelay } from '../claude/hooks';
 import type { Logger } from '../util/log';
 import { Instance, shortName, type StatusChange } from './instance';
 import { terminate, terminateSync } from './reaper';
+import { isInside } from '../util/uri';
 
 export interface ManagerOptions {
   editorFor(root: string, name: string): Editor;
@@ -127,10 +128,22 @@ export class InstanceManager {
     server.on('client-closed', () => this.o.onChange());
     prev?.dispose();
     this.byRoot.set(root, inst);
+    this.carveNested();
     this.watchRoots();
     log.info(`instance ${name} for ${root} listening on ${server.port}`);
     this.o.onChange();
     return inst;
+  }
+
+  /**
+   * A worktree nested in another's (claude's .claude/worktrees/x, a worktree_dir inside the
+   * repository) belongs to its own instance: the outer one's tools leave it alone.
+   */
+  private carveNested(): void {
+    const roots = [...this.byRoot.keys()];
+    for (const inst of this.byRoot.values()) {
+      inst.server.scope.carveOut(roots.filter((r) => r !== inst.root && isInside(inst.root, r)));
+    }
   }
 
   /**
@@ -173,6 +186,7 @@ export class InstanceManager {
     // The lock first: the list (pushed while claude is being ended) must not outrun it.
     inst.server.withdrawLock();
     this.byRoot.delete(inst.root);
+    this.carveNested();
     inst.dispose();
     if (inst.process && inst.state === 'running') await terminate([inst.process]);
     await inst.server.stop();

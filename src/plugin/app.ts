@@ -143,7 +143,8 @@ export class App {
 
   private editorFor(root: string, name: string): NvimEditor {
     const ed = new NvimEditor(this.bridge, this.editorState, root, this.diffs, this.log.child(name), (file, contents) =>
-      this.reloadWhenWritten(file, contents), () => (this.logDir ? path.join(this.logDir, 'proposals') : ''));
+      this.reloadWhenWritten(file, contents), () => (this.logDir ? path.join(this.logDir, 'proposals') : ''),
+      (file) => this.ownerOf(file)?.root === root);
     this.editors.set(root, ed);
     return ed;
   }
@@ -525,17 +526,23 @@ export class App {
     }
   }
 
+  /** The instance whose worktree holds `file`: the longest root (a nested worktree is its own). */
+  private ownerOf(file: string): Instance | undefined {
+    let best: Instance | undefined;
+    for (const i of this.manager?.list() ?? []) {
+      if (isInside(i.root, file) && (!best || i.root.length > best.root.length)) best = i;
+    }
+    return best;
+  }
+
   private handleEvent(ev: Record<string, unknown>): void {
     switch (ev.type) {
       case 'selection': {
         const sel = ev.none === true ? null : parseSelection(ev.selection);
         this.editorState.current = sel;
         if (!sel || ev.quiet === true || !this.manager) return;
-        // Only the instance whose worktree holds the file hears about it (longest root wins).
-        let best: Instance | undefined;
-        for (const i of this.manager.list()) {
-          if (isInside(i.root, sel.filePath) && (!best || i.root.length > best.root.length)) best = i;
-        }
+        // Only the instance whose worktree holds the file hears about it.
+        const best = this.ownerOf(sel.filePath);
         if (!best) return;
         const ed = this.editors.get(best.root);
         if (ed) ed.latest = sel;

@@ -68,7 +68,12 @@ export class NvimEditor implements Editor {
     private readonly afterAccept: (file: string, contents: string) => void,
     /** The plugin's own private dir for big diff proposals (see spillProposal). */
     private readonly scratchDir: () => string = () => '',
+    /** False for a file under root that is another instance's (a worktree nested in this one). */
+    private readonly owns: (file: string) => boolean = () => true,
   ) {}
+
+  private mineSel: Selection | null = null;
+  private mine = false;
 
   openDiff(req: DiffRequest): DiffHandle {
     const id = this.diffs.nextId();
@@ -156,7 +161,12 @@ export class NvimEditor implements Editor {
   /** From the selection Lua last sent (at most one sampler window old): no round trip. */
   getCurrentSelection(): Selection | null {
     const sel = this.state.current;
-    return sel && isInside(this.root, sel.filePath) ? sel : null;
+    if (!sel) return null;
+    if (sel !== this.mineSel) { // judged once per selection Lua sent, not per call
+      this.mineSel = sel;
+      this.mine = isInside(this.root, sel.filePath) && this.owns(sel.filePath);
+    }
+    return this.mine ? sel : null;
   }
 
   getLatestSelection(): Selection | null {

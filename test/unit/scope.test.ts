@@ -93,6 +93,28 @@ describe('PathScope.resolve', () => {
   });
 });
 
+describe('PathScope.carveOut', () => {
+  test("a nested worktree with its own instance is left out (new files there too), until it is given back", () => {
+    const s = new PathScope([root]);
+    const nested = path.join(root, 'src', 'inner');
+    fs.mkdirSync(nested);
+    fs.writeFileSync(path.join(nested, 'b.ts'), 'b\n');
+    expect(s.contains(path.join(nested, 'b.ts'))).toBe(true);
+    const g = s.generation;
+    s.carveOut([nested]);
+    expect(s.generation).toBe(g + 1);
+    s.carveOut([nested]); // the same set: nothing cached goes stale
+    expect(s.generation).toBe(g + 1);
+    expect(s.contains(path.join(nested, 'b.ts'))).toBe(false);
+    expect(s.contains(path.join(root, 'src/a.ts'))).toBe(true);
+    expect(s.contains(path.join(root, 'src/inner-not.ts'))).toBe(true); // a prefix is not the directory
+    expect(refusal(() => s.resolve('src/inner/new/c.ts'))).toBe(
+      `path is in another worktree with its own instance, ${nested}: ${path.join(nested, 'new/c.ts')}`);
+    s.carveOut([]);
+    expect(s.resolve('src/inner/b.ts')).toBe(path.join(nested, 'b.ts'));
+  });
+});
+
 describe('requireRegularFile', () => {
   test('a regular file passes; missing passes only with missingOk', () => {
     requireRegularFile(path.join(root, 'src/a.ts'), 'filePath');

@@ -8,20 +8,20 @@ import type { PathScope } from '../scope';
  */
 export function scopedFilter<T>(pathOf: (x: T) => string, post: (kept: T[]) => T[] = (k) => k):
   (all: T[], scope: PathScope) => T[] {
-  const cache = new WeakMap<PathScope, WeakMap<object, T[]>>();
+  const cache = new WeakMap<PathScope, WeakMap<object, { generation: number; out: T[] }>>();
   return (all, scope) => {
     const frozen = Object.isFrozen(all);
     let perScope = cache.get(scope);
     if (frozen) {
       const hit = perScope?.get(all);
-      if (hit) return hit;
+      if (hit && hit.generation === scope.generation) return hit.out;
     }
     const kept = post(all.filter((x) => scope.contains(pathOf(x))));
     const same = kept.length === all.length && kept.every((k, i) => k === all[i]);
     const out = same ? all : frozen ? (Object.freeze(kept) as T[]) : kept;
     if (frozen) {
       if (!perScope) cache.set(scope, perScope = new WeakMap());
-      perScope.set(all, out);
+      perScope.set(all, { generation: scope.generation, out });
     }
     return out;
   };
