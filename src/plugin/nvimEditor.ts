@@ -68,12 +68,15 @@ export class NvimEditor implements Editor {
     private readonly afterAccept: (file: string, contents: string) => void,
     /** The plugin's own private dir for big diff proposals (see spillProposal). */
     private readonly scratchDir: () => string = () => '',
-    /** False for a file under root that is another instance's (a worktree nested in this one). */
-    private readonly owns: (file: string) => boolean = () => true,
+    /**
+     * The selection as this instance sees it, or null when it is another's (a worktree nested in
+     * this one) or none's; named by its real path when the buffer was opened through a symlink.
+     */
+    private readonly mineOf: (sel: Selection) => Selection | null = (sel) => (isInside(this.root, sel.filePath) ? sel : null),
   ) {}
 
-  private mineSel: Selection | null = null;
-  private mine = false;
+  private seenSel: Selection | null = null;
+  private mine: Selection | null = null;
 
   openDiff(req: DiffRequest): DiffHandle {
     const id = this.diffs.nextId();
@@ -162,11 +165,11 @@ export class NvimEditor implements Editor {
   getCurrentSelection(): Selection | null {
     const sel = this.state.current;
     if (!sel) return null;
-    if (sel !== this.mineSel) { // judged once per selection Lua sent, not per call
-      this.mineSel = sel;
-      this.mine = isInside(this.root, sel.filePath) && this.owns(sel.filePath);
+    if (sel !== this.seenSel) { // judged once per selection Lua sent, not per call
+      this.seenSel = sel;
+      this.mine = this.mineOf(sel);
     }
-    return this.mine ? sel : null;
+    return this.mine;
   }
 
   getLatestSelection(): Selection | null {

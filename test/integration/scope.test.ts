@@ -113,6 +113,21 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(((await answer('getOpenEditors', {})).tabs as Array<{ fileName: string }>).map((x) => x.fileName)).toEqual([mine]);
   }, 30_000);
 
+  it('a buffer opened through a symlink from outside into the worktree is judged and named by its real path (its selections reach claude)', async () => {
+    // Neovim names a buffer through a linked directory by its real path itself; a linked file keeps the link's name.
+    const alias = path.join(repo.base, 'main-link.ts');
+    fs.symlinkSync(path.join(repo.a, 'src/main.ts'), alias);
+    await t.cmd(`edit ${alias}`);
+    expect(await t.lua('return vim.api.nvim_buf_get_name(0)')).toBe(alias);
+    await t.lua('vim.api.nvim_win_set_cursor(0, {1, 7})');
+    await t.lua("return require('claude_worktrees.state').sync()");
+    const real = path.join(repo.a, 'src/main.ts');
+    const want = { success: true, filePath: real, fileUrl: `file://${real}`, selection: { start: { line: 0, character: 7 }, isEmpty: true } };
+    await waitFor(async () => (await answer('getLatestSelection', {})).filePath === real, 'the latest selection, by its real path');
+    expect(await answer('getLatestSelection', {})).toMatchObject(want);
+    expect(await answer('getCurrentSelection', {})).toMatchObject(want);
+  }, 30_000);
+
   it('saveDocument: writes a modified buffer; leaves an unmodified file byte for byte (no final newline added)', async () => {
     const bin4k = path.join(repo.a, 'blob.bin');
     const bytes = Buffer.alloc(4096, 0xab);
