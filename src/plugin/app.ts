@@ -265,6 +265,11 @@ export class App {
     // status that would never change.
     const blocked = optStr(await this.bridge.call('claude_worktrees.claude_config', 'hooks_blocked', inst.root, hookUrl(inst.server.port))
       .catch((e) => { this.log.warn('reading the Claude settings failed', e); return null; }));
+    // Ended (:ClaudeCodeKill, the worktree removed) while we asked: no claude for a dead server.
+    if (this.manager.get(inst.root) !== inst || inst.state !== 'starting') {
+      this.log.info(`${inst.name}: ended before its claude started; not starting it`);
+      return;
+    }
     inst.statusReason = blocked ?? null;
     if (blocked) this.bridge.notify(`${inst.name}: live status is off: ${blocked}`, 'warn');
     if (!hooked.hooks) {

@@ -22,8 +22,7 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
   const events = (): Event[] => fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event) : [];
   /**
    * :ClaudeCode from `file` in a new tab. With `root`, wait until that worktree's terminal has
-   * come to the front: shown late (under load), it would take the focus from the next command's
-   * buffer, and that :ClaudeCode would act on this instance instead.
+   * come to the front, so the next command starts from a settled layout.
    */
   const start = async (file: string, root?: string) => {
     await t.cmd(`tabnew ${file}`);
@@ -69,6 +68,33 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
     const bad = await t.lua<string>("local ok, e = pcall(require('claude_worktrees').setup, { max_instances = 0 }) return tostring(e)");
     expect(bad).toContain('max_instances must be a whole number >= 1');
   }, 60_000);
+
+  it(':ClaudeCodeKill while :ClaudeCode is still launching: no claude is started for the ended instance', async () => {
+    // The launch reads the Claude settings (one call into Neovim) just before it opens the
+    // terminal; the kill is typed right then, and the launch resumes only once it is done.
+    await t.lua(`local cc = require('claude_worktrees.claude_config')
+      local orig = cc.hooks_blocked
+      cc.hooks_blocked = function(...)
+        cc.hooks_blocked = orig
+        vim.cmd('ClaudeCodeKill')
+        vim.wait(10000, function() return #require('claude_worktrees').instances() == 0 end, 5)
+        _G.cw_killed_first = #require('claude_worktrees').instances() == 0
+        return orig(...)
+      end`);
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    await waitFor(async () => (await notesOf(t)).some((n) => n.startsWith('claude-worktrees: ended ')), 'the kill');
+    expect(await t.lua('return _G.cw_killed_first')).toBe(true);
+    // The launch went on, in the host's same tick, once the settings call returned: a request on
+    // the host's channel after it returns only after the launch's next request (the terminal).
+    await t.lua('return vim.fn.ClaudeWorktreesSync()');
+    expect(await t.lua<number>(`local n = 0
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do if vim.bo[b].buftype == 'terminal' then n = n + 1 end end
+      return n`)).toBe(0);
+    expect(events().filter((e) => e.event === 'start')).toEqual([]);
+    expect(await instances()).toEqual([]);
+    expect(lockFiles(t.lockDir)).toEqual([]);
+  }, 30_000);
 
   it("the user's settings turn our hooks off: status unknown with the reason, one notice; not a status it cannot know", async () => {
     fs.writeFileSync(path.join(t.env.CLAUDE_CONFIG_DIR!, 'settings.json'), JSON.stringify({ disableAllHooks: true }));
