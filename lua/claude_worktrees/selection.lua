@@ -54,7 +54,9 @@ function M.compute()
     local c = utf16(line, cur[2])
     sel = { text = '', start = { cur[1] - 1, c }, finish = { cur[1] - 1, c }, empty = true }
   end
-  local path = vim.fn.fnamemodify(name, ':p')
+  -- By its real path: a file linked into a worktree from outside is that worktree's, a link in
+  -- it that points out is not (Node routes by worktree roots, which are real paths).
+  local path = require('claude_worktrees.state').realpath(buf, vim.fn.fnamemodify(name, ':p'))
   return {
     text = sel.text,
     filePath = path,

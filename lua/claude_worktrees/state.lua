@@ -32,6 +32,7 @@ local function realpath(b, name)
   real_of[b] = { name, r }
   return r
 end
+M.realpath = realpath -- selections are named by it too (worktree roots are real paths)
 
 -- Every loaded buffer with a name: checkDocumentDirty answers for any of them (as
 -- editor.doc_state does); getOpenEditors shows only the listed file buffers (`listed`).

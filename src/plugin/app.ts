@@ -18,8 +18,7 @@ import { FileLogger, type Logger } from '../util/log';
 import { DEFAULT_AUTO_RESTART, DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
 import { hookUrl } from '../claude/hooks';
 import { claudeConfigDir, planSession, SessionStore, transcriptExists } from '../instances/sessionStore';
-import { fileUri, isInside } from '../util/uri';
-import type { Selection } from '../ide/editor';
+import { isInside } from '../util/uri';
 
 type Nvim = NvimPlugin['nvim'];
 
@@ -145,7 +144,7 @@ export class App {
   private editorFor(root: string, name: string): NvimEditor {
     const ed = new NvimEditor(this.bridge, this.editorState, root, this.diffs, this.log.child(name), (file, contents) =>
       this.reloadWhenWritten(file, contents), () => (this.logDir ? path.join(this.logDir, 'proposals') : ''),
-      (sel) => { const r = this.routed(sel); return r?.inst.root === root ? r.sel : null; });
+      (file) => this.ownerOf(file)?.root === root);
     this.editors.set(root, ed);
     return ed;
   }
@@ -541,19 +540,6 @@ export class App {
     return best;
   }
 
-  /**
-   * The instance a selection belongs to, and the selection as it hears it: a buffer opened
-   * through a symlink (~/code -> /data/code) is judged on its real path, and named by it, since
-   * worktree roots are real paths.
-   */
-  private routed(sel: Selection): { inst: Instance; sel: Selection } | undefined {
-    const inst = this.ownerOf(sel.filePath);
-    if (inst) return { inst, sel };
-    const real = this.editorState.docState(sel.filePath)?.realPath;
-    const byReal = real && real !== sel.filePath ? this.ownerOf(real) : undefined;
-    return byReal && real ? { inst: byReal, sel: { ...sel, filePath: real, fileUrl: fileUri(real) } } : undefined;
-  }
-
   private handleEvent(ev: Record<string, unknown>): void {
     switch (ev.type) {
       case 'selection': {
@@ -561,11 +547,11 @@ export class App {
         this.editorState.current = sel;
         if (!sel || ev.quiet === true || !this.manager) return;
         // Only the instance whose worktree holds the file hears about it.
-        const r = this.routed(sel);
-        if (!r) return;
-        const ed = this.editors.get(r.inst.root);
-        if (ed) ed.latest = r.sel;
-        r.inst.server.notify('selection_changed', r.sel);
+        const best = this.ownerOf(sel.filePath);
+        if (!best) return;
+        const ed = this.editors.get(best.root);
+        if (ed) ed.latest = sel;
+        best.server.notify('selection_changed', sel);
         return;
       }
       case 'state':

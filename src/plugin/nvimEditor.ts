@@ -68,15 +68,9 @@ export class NvimEditor implements Editor {
     private readonly afterAccept: (file: string, contents: string) => void,
     /** The plugin's own private dir for big diff proposals (see spillProposal). */
     private readonly scratchDir: () => string = () => '',
-    /**
-     * The selection as this instance sees it, or null when it is another's (a worktree nested in
-     * this one) or none's; named by its real path when the buffer was opened through a symlink.
-     */
-    private readonly mineOf: (sel: Selection) => Selection | null = (sel) => (isInside(this.root, sel.filePath) ? sel : null),
+    /** False for a file under root that is another instance's (a worktree nested in this one). */
+    private readonly owns: (file: string) => boolean = () => true,
   ) {}
-
-  private seenSel: Selection | null = null;
-  private mine: Selection | null = null;
 
   openDiff(req: DiffRequest): DiffHandle {
     const id = this.diffs.nextId();
@@ -163,13 +157,9 @@ export class NvimEditor implements Editor {
 
   /** From the selection Lua last sent (at most one sampler window old): no round trip. */
   getCurrentSelection(): Selection | null {
+    // Judged per call, not cached per selection: which worktrees are nested changes meanwhile.
     const sel = this.state.current;
-    if (!sel) return null;
-    if (sel !== this.seenSel) { // judged once per selection Lua sent, not per call
-      this.seenSel = sel;
-      this.mine = this.mineOf(sel);
-    }
-    return this.mine;
+    return sel && isInside(this.root, sel.filePath) && this.owns(sel.filePath) ? sel : null;
   }
 
   getLatestSelection(): Selection | null {

@@ -113,7 +113,7 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(((await answer('getOpenEditors', {})).tabs as Array<{ fileName: string }>).map((x) => x.fileName)).toEqual([mine]);
   }, 30_000);
 
-  it('a buffer opened through a symlink from outside into the worktree is judged and named by its real path (its selections reach claude)', async () => {
+  it('selections are judged and named by the real path: a file linked in from outside reaches claude, a link pointing out does not', async () => {
     // Neovim names a buffer through a linked directory by its real path itself; a linked file keeps the link's name.
     const alias = path.join(repo.base, 'main-link.ts');
     fs.symlinkSync(path.join(repo.a, 'src/main.ts'), alias);
@@ -126,6 +126,12 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     await waitFor(async () => (await answer('getLatestSelection', {})).filePath === real, 'the latest selection, by its real path');
     expect(await answer('getLatestSelection', {})).toMatchObject(want);
     expect(await answer('getCurrentSelection', {})).toMatchObject(want);
+
+    // A link in the worktree that points out of it: its text is not the worktree's to send.
+    await t.cmd(`edit ${path.join(repo.a, 'link.txt')}`);
+    await t.lua("return require('claude_worktrees.state').sync()");
+    expect(await answer('getCurrentSelection', {})).toMatchObject({ success: false });
+    expect(await answer('getLatestSelection', {})).toMatchObject(want);
   }, 30_000);
 
   it('saveDocument: writes a modified buffer; leaves an unmodified file byte for byte (no final newline added)', async () => {
