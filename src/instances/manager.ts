@@ -140,7 +140,8 @@ export class InstanceManager {
    * repository) belongs to its own instance: the outer one's tools leave it alone.
    */
   private carveNested(): void {
-    const roots = [...this.byRoot.keys()];
+    // Only live ones: an exited instance serves nothing (a restart carves again when it starts).
+    const roots = this.list().filter((i) => i.state !== 'exited').map((i) => i.root);
     for (const inst of this.byRoot.values()) {
       inst.server.scope.carveOut(roots.filter((r) => r !== inst.root && isInside(inst.root, r)));
     }
@@ -176,6 +177,7 @@ export class InstanceManager {
    */
   async retire(inst: Instance, code: number): Promise<void> {
     inst.processExited(code);
+    this.carveNested();
     inst.dispose();
     await inst.server.stop();
     this.o.onChange();

@@ -70,11 +70,18 @@ describe.each(nvimBins())('a worktree nested in another (%s)', (bin) => {
     expect(await answer(outer, 'getCurrentSelection')).toMatchObject({ success: false });
     expect(await answer(inner, 'getCurrentSelection')).toMatchObject({ success: true, filePath: innerFile });
 
-    // The nested instance ended: its files are the outer worktree's again.
-    const names = await t.lua<Array<{ name: string; root: string }>>('return require("claude_worktrees").instances()');
-    await t.cmd(`ClaudeCodeKill ${names.find((i) => i.root === nested)!.name}`);
-    await waitFor(async () => (await t.lua<unknown[]>('return require("claude_worktrees").instances()')).length === 1, 'one instance left');
+    // The nested claude exited (exit 0, /exit: no restart): nothing serves its files, they are the
+    // outer worktree's again; and so after :ClaudeCodeKill.
+    type Snap = { name: string; root: string; pid: number | null; state: string };
+    const snaps = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
+    const n = (await snaps()).find((i) => i.root === nested)!;
+    process.kill(n.pid!, 'SIGTERM'); // the fake claude exits 0 on SIGTERM
+    await waitFor(async () => (await snaps()).find((i) => i.root === nested)?.state === 'exited', 'the nested claude exited');
+    await synced();
     expect(await answer(outer, 'checkDocumentDirty', { filePath: innerFile })).toMatchObject({ success: true, isDirty: false });
     expect(await tabs(outer)).toEqual([innerFile, outerFile].sort());
+    await t.cmd(`ClaudeCodeKill ${n.name}`);
+    await waitFor(async () => (await snaps()).length === 1, 'one instance left');
+    expect(await answer(outer, 'checkDocumentDirty', { filePath: innerFile })).toMatchObject({ success: true, isDirty: false });
   }, 40_000);
 });
