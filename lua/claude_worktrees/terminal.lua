@@ -48,6 +48,7 @@ end
 function M.open(spec)
   local old = M.terms[spec.key]
   local focus = may_focus(spec, old)
+  M.terms[spec.key] = nil -- our own deletion of the old terminal: not the user closing it
   if old and vim.api.nvim_buf_is_valid(old.buf) then
     pcall(vim.api.nvim_buf_delete, old.buf, { force = true })
   end
@@ -81,7 +82,13 @@ function M.open(spec)
     buffer = buf,
     callback = function()
       local t = M.terms[key]
-      if t and t.buf == buf and not t.exited then closed = true end
+      if not (t and t.buf == buf) then return end
+      if not t.exited then
+        closed = true
+      else
+        -- claude already dead (a crash): a restart may be due; closing its terminal calls it off.
+        require('claude_worktrees')._emit({ type = 'closed', key = key, buf = buf })
+      end
     end,
   })
   -- Looking at the terminal is looking at claude's finished turn.

@@ -586,6 +586,15 @@ export class App {
         }, (err) => this.log.error('retire failed', err));
         return;
       }
+      case 'closed': {
+        // The dead claude's terminal deleted while its restart waited: the user wants it gone.
+        const inst = this.manager?.get(str(ev.key, 'key'));
+        if (!inst || inst.recovery !== 'restarting' || (typeof ev.buf === 'number' && ev.buf !== inst.termBuf)) return;
+        inst.recovery = null;
+        this.bridge.notify(`${inst.name}: terminal closed, not restarting claude (:ClaudeCode starts it)`);
+        this.pushState();
+        return;
+      }
       default:
         this.log.debug('unknown event', ev);
     }

@@ -132,6 +132,22 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
     expect(starts()).toHaveLength(2);
   }, 30_000);
 
+  it("deleting a crashed claude's terminal while its restart waits calls the restart off", async () => {
+    await claudeCodeFrom(t, `${repo.a}/hello.txt`);
+    const first = await connectedOther([]);
+    process.kill(first.pid!, 'SIGKILL');
+    await waitFor(async () => (await instances()).find((i) => i.recovery === 'restarting'), 'restarting');
+    await t.lua(`for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.bo[b].buftype == 'terminal' then vim.cmd('bdelete! ' .. b) end
+      end`);
+    // The restart timer goes ahead only while the instance is still 'restarting'.
+    const off = await waitFor(async () => (await instances()).find((i) => i.state === 'exited' && (i.recovery ?? null) === null), 'restart called off');
+    expect(off.exitCode).toBe(137);
+    expect(await statusline()).toBe('proj exited');
+    await waitFor(async () => (await notesOf(t)).some((x) => x.includes('not restarting claude')), 'the notice');
+    expect(starts()).toHaveLength(1);
+  }, 30_000);
+
   it(':ClaudeCodeKill and an exit 0 (/exit) are never restarted', async () => {
     await t.cmd(`edit ${repo.a}/hello.txt`);
     await t.cmd('ClaudeCode');
