@@ -178,7 +178,9 @@ local function teardown(id, outcome)
   end
   if vim.api.nvim_win_is_valid(d.win_old) then
     undiff_window(d.win_old, d.saved_old)
-    if d.made then
+    if vim.api.nvim_win_get_buf(d.win_old) ~= d.buf_old then
+      -- The user put a buffer of theirs there meanwhile: it stays, window and all.
+    elseif d.made then
       -- A window split off for the diff (there was no code window) goes with it.
       if #vim.api.nvim_list_wins() > 1 then pcall(vim.api.nvim_win_close, d.win_old, true) end
     elseif d.prev_buf and vim.api.nvim_buf_is_valid(d.prev_buf) and d.prev_buf ~= d.buf_old then

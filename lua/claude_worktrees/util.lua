@@ -30,13 +30,14 @@ function M.focus_code_window(avoid)
   return win, made
 end
 
---- Where the user types, if a tool of instance `own` must not take it from them: Insert or
---- Replace mode, or Terminal mode in any terminal but `own`'s claude. Returns the window and
---- mode to give back (see give_back), or nil when the tool may move the cursor.
+--- Where the user types, if a tool of instance `own` must not take it from them: Insert,
+--- Replace or Command-line mode (the command would run in the tool's window), or Terminal mode
+--- in any terminal but `own`'s claude. Returns the window and mode to give back (see
+--- give_back), or nil when the tool may move the cursor.
 function M.typing_elsewhere(own)
   local mode = vim.api.nvim_get_mode().mode
   local m = mode:sub(1, 1)
-  if m == 'i' or m == 'R' or (m == 't' and vim.b.claude_worktrees_root ~= own) then
+  if m == 'i' or m == 'R' or m == 'c' or (m == 't' and vim.b.claude_worktrees_root ~= own) then
     return { win = vim.api.nvim_get_current_win(), mode = m }
   end
   return nil

@@ -101,6 +101,38 @@ describe.each(nvimBins())('tools keep the cursor where the user types (%s)', (bi
     expect(await where()).toMatchObject({ root: repo.b, mode: 't' });
   }, 30_000);
 
+  it('a diff while the user types a command line: the command stays theirs, in their window', async () => {
+    const before = await where();
+    await t.nvim.input(':let g:cw_typed = 1');
+    await waitFor(async () => (await where()).mode === 'c', 'Command-line mode');
+    const reply = openDiff('C');
+    await waitFor(async () => (await diffWindows()) === 2, 'two diff windows');
+    expect(await where()).toMatchObject({ name: before.name, mode: 'c', diff: false });
+    await t.nvim.input('<CR>');
+    await waitFor(async () => (await t.lua('return vim.g.cw_typed')) === 1, 'the command ran');
+    expect(await where()).toMatchObject({ name: before.name, mode: 'n', diff: false });
+    await closeDiff('C', reply);
+  }, 30_000);
+
+  it('the user opens a file of theirs in a window made for a diff: it stays when the diff goes', async () => {
+    await t.lua(`local b
+      for _, x in ipairs(vim.api.nvim_list_bufs()) do if vim.b[x].claude_worktrees_root == ... then b = x end end
+      vim.cmd('tabnew')
+      vim.api.nvim_win_set_buf(0, b)`, repo.a);
+    const reply = openDiff('U');
+    await waitFor(async () => (await diffWindows()) === 2, 'two diff windows');
+    // The original's window (the one made) gets the user's file.
+    await t.lua(`for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)):find('/original/', 1, true) then
+          vim.api.nvim_set_current_win(w)
+          vim.cmd('edit ' .. vim.fn.fnameescape(...))
+        end
+      end`, path.join(repo.a, 'src/main.ts'));
+    await closeDiff('U', reply);
+    expect((await windows()).sort()).toEqual([`${repo.a}/src/main.ts`, `term:${repo.a}`].sort());
+    expect(await t.lua('return vim.wo.diff')).toBe(false);
+  }, 30_000);
+
   it('a diff never lands in a sidebar (a file tree: a nofile buffer), even when the cursor is there', async () => {
     await t.lua(`vim.cmd('topleft vsplit')
       local b = vim.api.nvim_create_buf(false, true)

@@ -118,6 +118,28 @@ describe.each(nvimBins())('instances per worktree in a real Neovim (%s)', (bin) 
     // The worktree is the one the command was typed in: A's, not B's where the cursor went.
     expect((await instances()).map((i) => i.root)).toEqual([repo.a]);
 
+    // Typing in B's claude terminal when A's late terminal opens: still there, still typing.
+    await t.cmd('ClaudeCode'); // from B's file: B's claude
+    await terminalInFront(t, repo.b);
+    await t.cmd('stopinsert');
+    await t.cmd('wincmd p');
+    await t.cmd(`ClaudeCodeKill proj`);
+    await waitFor(async () => (await instances()).length === 1, 'A ended');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.lua(`vim.cmd('ClaudeCode')
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        if vim.b[vim.api.nvim_win_get_buf(w)].claude_worktrees_root == ... then vim.api.nvim_set_current_win(w) end
+      end
+      vim.cmd('startinsert')`, repo.b);
+    await waitFor(async () => (await instances()).find((i) => i.root === repo.a && i.connected), 'A connected again', 15_000);
+    expect((await visibleTerms()).sort()).toEqual([repo.a, repo.b].sort());
+    expect(await t.lua('return { vim.b.claude_worktrees_root, vim.api.nvim_get_mode().mode }')).toEqual([repo.b, 't']);
+  }, 60_000);
+
+  it('a terminal opened from where the command was typed takes the focus', async () => {
+    const where = () => t.lua<{ name: string; mode: string; term: boolean }>(`return { name = vim.api.nvim_buf_get_name(0),
+      mode = vim.api.nvim_get_mode().mode, term = vim.bo.buftype == 'terminal' }`);
+    await t.cmd(`edit ${repo.b}/hello.txt`);
     // Still where it was typed when the terminal opens: the terminal takes the focus, as always.
     await t.cmd('ClaudeCode');
     await terminalInFront(t, repo.b);
