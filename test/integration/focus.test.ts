@@ -38,13 +38,20 @@ describe.each(nvimBins())('tools keep the cursor where the user types (%s)', (bi
       local b = vim.api.nvim_win_get_buf(w)
       table.insert(out, vim.bo[b].buftype == 'terminal' and ('term:' .. (vim.b[b].claude_worktrees_root or '')) or vim.api.nvim_buf_get_name(b))
     end return out`);
-  /** Into the terminal of `root` (on screen), in Terminal mode. */
+  /**
+   * Into the terminal of `root` (on screen), in Terminal mode. Asked again until it holds: under
+   * a loaded CPU one :startinsert was seen not to reach Terminal mode (2 runs in 7; the cause was
+   * not pinned down: a pending :stopinsert from claudeCodeFrom did not reproduce it alone).
+   */
   const typeInTerminal = async (root: string) => {
-    await t.lua(`for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
-        if vim.b[vim.api.nvim_win_get_buf(w)].claude_worktrees_root == ... then vim.api.nvim_set_current_win(w) end
-      end
-      vim.cmd('startinsert')`, root);
-    await waitFor(async () => { const w = await where(); return w.root === root && w.mode === 't'; }, `Terminal mode in ${root}`);
+    await waitFor(async () => {
+      await t.lua(`for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+          if vim.b[vim.api.nvim_win_get_buf(w)].claude_worktrees_root == ... then vim.api.nvim_set_current_win(w) end
+        end
+        vim.cmd('startinsert')`, root);
+      const w = await where();
+      return w.root === root && w.mode === 't';
+    }, `Terminal mode in ${root}`);
   };
   const openDiff = (tab: string) => {
     const file = path.join(repo.a, 'hello.txt');
