@@ -75,6 +75,8 @@ export class App {
   private ready: Promise<void> | null = null;
   private pushQueued = false;
   private launching = new Map<string, Promise<void>>();
+  /** Instances end() is ending: a launch of one of them stops before it starts claude. */
+  private readonly ending = new Set<Instance>();
   private mentionQueue: Promise<unknown> = Promise.resolve();
   /** The args each worktree's claude was last started with (a crash restart uses them again). */
   private launchArgs = new Map<string, string[]>();
@@ -264,8 +266,8 @@ export class App {
     // status that would never change.
     const blocked = optStr(await this.bridge.call('claude_worktrees.claude_config', 'hooks_blocked', inst.root, hookUrl(inst.server.port))
       .catch((e) => { this.log.warn('reading the Claude settings failed', e); return null; }));
-    // Ended (:ClaudeCodeKill, the worktree removed) while we asked: no claude for a dead server.
-    if (this.manager.get(inst.root) !== inst || inst.state !== 'starting') {
+    // Being ended (:ClaudeCodeKill, the worktree removed) while we asked: no claude for it.
+    if (this.ending.has(inst) || this.manager.get(inst.root) !== inst || inst.state !== 'starting') {
       this.log.info(`${inst.name}: ended before its claude started; not starting it`);
       return;
     }
@@ -361,6 +363,11 @@ export class App {
   private async end(insts: Instance[]): Promise<void> {
     const ended: string[] = [];
     for (const inst of insts) {
+      // A launch under way either stops (it sees `ending`) or finishes first: its claude is
+      // then ended with the rest, never left running for a closed server.
+      this.ending.add(inst);
+      await this.launching.get(inst.root)?.catch(() => undefined);
+      this.ending.delete(inst);
       const pid = inst.process?.pid;
       await this.bridge.call('claude_worktrees.terminal', 'close', inst.root).catch(() => false);
       await this.manager.kill(inst);
