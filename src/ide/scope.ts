@@ -21,8 +21,8 @@ export class PathScope {
   constructor(readonly roots: readonly string[]) {}
 
   /**
-   * Other worktrees nested under a root (e.g. claude's own .claude/worktrees/x) that have an
-   * instance of their own: their files are theirs, not this scope's.
+   * Other worktrees nested under a root (e.g. claude's own .claude/worktrees/x) whose own claude
+   * runs (the manager says which): their files are theirs, not this scope's.
    */
   carveOut(roots: readonly string[]): void {
     const real = roots.map((r) => realOrNull(r) ?? path.resolve(r)).sort();

@@ -538,10 +538,14 @@ export class App {
     }
   }
 
-  /** The instance whose worktree holds `file`: the longest root (a nested worktree is its own). */
+  /**
+   * The instance whose worktree holds `file`: the longest root of a live one (a nested worktree
+   * is its own while its claude runs, as its carve-out from the outer scope).
+   */
   private ownerOf(file: string): Instance | undefined {
     let best: Instance | undefined;
     for (const i of this.manager?.list() ?? []) {
+      if (i.state === 'exited') continue;
       if (isInside(i.root, file) && (!best || i.root.length > best.root.length)) best = i;
     }
     return best;

@@ -53,6 +53,11 @@ describe.each(nvimBins())('tools keep the cursor where the user types (%s)', (bi
       return w.root === root && w.mode === 't';
     }, `Terminal mode in ${root}`);
   };
+  /** A new tab page showing only the claude terminal of `root` (terminal.position = 'tab'). */
+  const terminalAloneInTab = (root: string) => t.lua(`local b
+      for _, x in ipairs(vim.api.nvim_list_bufs()) do if vim.b[x].claude_worktrees_root == ... then b = x end end
+      vim.cmd('tabnew')
+      vim.api.nvim_win_set_buf(0, b)`, root);
   const openDiff = (tab: string) => {
     const file = path.join(repo.a, 'hello.txt');
     return client.call('openDiff', { old_file_path: file, new_file_path: file, new_file_contents: 'hello\nproposed\n', tab_name: tab });
@@ -122,10 +127,7 @@ describe.each(nvimBins())('tools keep the cursor where the user types (%s)', (bi
   }, 30_000);
 
   it('the user opens a file of theirs in a window made for a diff: it stays when the diff goes', async () => {
-    await t.lua(`local b
-      for _, x in ipairs(vim.api.nvim_list_bufs()) do if vim.b[x].claude_worktrees_root == ... then b = x end end
-      vim.cmd('tabnew')
-      vim.api.nvim_win_set_buf(0, b)`, repo.a);
+    await terminalAloneInTab(repo.a);
     const reply = openDiff('U');
     await waitFor(async () => (await diffWindows()) === 2, 'two diff windows');
     // The original's window (the one made) gets the user's file.
@@ -158,10 +160,7 @@ describe.each(nvimBins())('tools keep the cursor where the user types (%s)', (bi
   }, 30_000);
 
   it('a diff beside a lone terminal (its own tab) splits a window off and closes it after', async () => {
-    await t.lua(`local b
-      for _, x in ipairs(vim.api.nvim_list_bufs()) do if vim.b[x].claude_worktrees_root == ... then b = x end end
-      vim.cmd('tabnew')
-      vim.api.nvim_win_set_buf(0, b)`, repo.a);
+    await terminalAloneInTab(repo.a);
     expect(await windows()).toEqual([`term:${repo.a}`]);
     const reply = openDiff('L');
     await waitFor(async () => (await diffWindows()) === 2, 'two diff windows');

@@ -80,6 +80,7 @@ describe.each(nvimBins())('a worktree nested in another (%s)', (bin) => {
     await synced();
     expect(await answer(outer, 'checkDocumentDirty', { filePath: innerFile })).toMatchObject({ success: true, isDirty: false });
     expect(await tabs(outer)).toEqual([innerFile, outerFile].sort());
+    expect(await answer(outer, 'getCurrentSelection')).toMatchObject({ success: true, filePath: innerFile });
     await t.cmd(`ClaudeCodeKill ${n.name}`);
     await waitFor(async () => (await snaps()).length === 1, 'one instance left');
     expect(await answer(outer, 'checkDocumentDirty', { filePath: innerFile })).toMatchObject({ success: true, isDirty: false });

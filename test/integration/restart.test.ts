@@ -27,6 +27,10 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
   const connectedOther = (than: number[]) => waitFor(async () => (await instances()).find((i) => i.connected && i.pid && !than.includes(i.pid)),
     'a connected claude', 15_000);
 
+  /** :bdelete! of every terminal buffer, as the user (or a buffer-closing plugin) would. */
+  const deleteTerminals = () => t.lua(`for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.bo[b].buftype == 'terminal' then vim.cmd('bdelete! ' .. b) end
+    end`);
   /** The pid of the terminal job in the current window, or 0 when it is not a terminal. */
   const focusedJobPid = () => t.lua<number>("return vim.bo.buftype == 'terminal' and vim.fn.jobpid(vim.bo.channel) or 0");
 
@@ -115,9 +119,7 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
   it('deleting the terminal buffer (:bd!) ends claude for good: no restart, one notice, :ClaudeCode starts it again', async () => {
     await claudeCodeFrom(t, `${repo.a}/hello.txt`);
     const first = await connectedOther([]);
-    await t.lua(`for _, b in ipairs(vim.api.nvim_list_bufs()) do
-        if vim.bo[b].buftype == 'terminal' then vim.cmd('bdelete! ' .. b) end
-      end`);
+    await deleteTerminals();
     const ended = await waitFor(async () => (await instances()).find((i) => i.state === 'exited'), 'exited');
     expect(ended.recovery ?? null).toBeNull(); // 'restarting' in the same push that shows it exited, were it a crash
     expect(ended.exitCode).not.toBe(0); // the job's SIGHUP: a crash but for the closed buffer
@@ -137,9 +139,7 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
     const first = await connectedOther([]);
     process.kill(first.pid!, 'SIGKILL');
     await waitFor(async () => (await instances()).find((i) => i.recovery === 'restarting'), 'restarting');
-    await t.lua(`for _, b in ipairs(vim.api.nvim_list_bufs()) do
-        if vim.bo[b].buftype == 'terminal' then vim.cmd('bdelete! ' .. b) end
-      end`);
+    await deleteTerminals();
     // The restart timer goes ahead only while the instance is still 'restarting'.
     const off = await waitFor(async () => (await instances()).find((i) => i.state === 'exited' && (i.recovery ?? null) === null), 'restart called off');
     expect(off.exitCode).toBe(137);
