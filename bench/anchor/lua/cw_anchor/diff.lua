@@ -18,6 +18,15 @@ end
 
 local function teardown(d)
   pcall(api.nvim_del_augroup_by_name, 'cw_anchor_diff_' .. d.n)
+  if d.split_layout then
+    -- The real plugin's cleanup: the proposal's window and buffer go, a window it split off for
+    -- the original goes, the original buffer stays loaded.
+    if api.nvim_win_is_valid(d.win_new) then pcall(api.nvim_win_close, d.win_new, true) end
+    if d.made_win and api.nvim_win_is_valid(d.made_win) then pcall(api.nvim_win_close, d.made_win, false) end
+    if api.nvim_win_is_valid(d.win_old) then pcall(api.nvim_win_call, d.win_old, function() vim.cmd('diffoff') end) end
+    if api.nvim_buf_is_valid(d.buf_new) then pcall(api.nvim_buf_delete, d.buf_new, { force = true }) end
+    return
+  end
   if api.nvim_tabpage_is_valid(d.tab) then
     for _, w in ipairs(api.nvim_tabpage_list_wins(d.tab)) do
       pcall(api.nvim_win_call, w, function() vim.cmd('diffoff') end)
@@ -70,10 +79,80 @@ end
 
 local counter = 0
 
+--- A window the diff can use: not floating, not a terminal or prompt.
+local function main_window()
+  for _, w in ipairs(api.nvim_list_wins()) do
+    local bt = vim.bo[api.nvim_win_get_buf(w)].buftype
+    if api.nvim_win_get_config(w).relative == '' and bt ~= 'terminal' and bt ~= 'prompt' then return w end
+  end
+  return api.nvim_get_current_win()
+end
+
+--- The real plugin's default layout (diff_opts.open_in_new_tab = false): in the current tab,
+--- the file's loaded buffer reused (or :edit), the proposal split off to its right.
+local function open_split(args, reply, client, tab_name)
+  local old = args.old_file_path
+  local _ = vim.fn.bufnr(old) ~= -1 and vim.bo[vim.fn.bufnr(old)].modified -- its dirty check
+  local existing, target
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then existing = b break end
+  end
+  if existing then
+    for _, w in ipairs(api.nvim_list_wins()) do
+      if api.nvim_win_get_buf(w) == existing then target = w break end
+    end
+  end
+  target = target or main_window()
+
+  local buf_new = api.nvim_create_buf(false, true)
+  pcall(api.nvim_buf_set_name, buf_new, tab_name .. ' (proposed)')
+  local lines, eol = split(args.new_file_contents)
+  api.nvim_buf_set_lines(buf_new, 0, -1, false, lines)
+  vim.bo[buf_new].buftype = 'acwrite'
+  vim.bo[buf_new].modifiable = true
+
+  api.nvim_set_current_win(target)
+  local shown = api.nvim_win_get_buf(target)
+  local shown_name = api.nvim_buf_get_name(shown)
+  local win_old, made_win = target, nil
+  if shown_name ~= old and not (shown_name == '' and not vim.bo[shown].modified) then
+    vim.cmd('rightbelow vsplit')
+    win_old = api.nvim_get_current_win()
+    made_win = win_old
+  end
+  if existing then
+    api.nvim_win_set_buf(win_old, existing)
+  elseif vim.fn.filereadable(old) == 1 then
+    api.nvim_set_current_win(win_old)
+    vim.cmd('edit ' .. vim.fn.fnameescape(old))
+  end
+  local buf_old = api.nvim_win_get_buf(win_old)
+  api.nvim_set_current_win(win_old)
+  vim.cmd('diffthis')
+  vim.cmd('rightbelow vsplit')
+  local win_new = api.nvim_get_current_win()
+  api.nvim_win_set_buf(win_new, buf_new)
+  local ft = vim.filetype.match({ filename = old })
+  if ft and ft ~= '' then vim.bo[buf_new].filetype = ft end
+  vim.cmd('diffthis')
+  vim.cmd('wincmd =')
+  api.nvim_set_current_win(win_new)
+  return {
+    split_layout = true, reply = reply, client = client, buf_new = buf_new, buf_old = buf_old,
+    win_new = win_new, win_old = win_old, made_win = made_win,
+    eol = eol or args.new_file_contents == '', tab_name = tab_name,
+  }
+end
+
 function M.open(args, reply, client)
   local tab_name = args.tab_name
   if pending[tab_name] then M.finish(tab_name, 'closed') end
   counter = counter + 1
+  if require('cw_anchor.model').on then
+    local d = open_split(args, reply, client, tab_name)
+    d.n = counter
+    return M._opened(d)
+  end
   local old = args.old_file_path
   local was_loaded = false
   for _, b in ipairs(api.nvim_list_bufs()) do
@@ -115,6 +194,13 @@ function M.open(args, reply, client)
     wipe_old = not was_loaded and buf_old ~= scratch_left, eol = eol or args.new_file_contents == '', tab_name = tab_name,
   }
   if buf_old == scratch_left then d.wipe_old = true end
+  M._opened(d)
+end
+
+--- Registered as pending, :w in the proposal accepts, and the bench's mark and event.
+function M._opened(d)
+  local tab_name, counter = d.tab_name, d.n
+  local buf_new = d.buf_new
   pending[tab_name] = d
   local group = api.nvim_create_augroup('cw_anchor_diff_' .. counter, { clear = true })
   api.nvim_create_autocmd('BufWriteCmd', {

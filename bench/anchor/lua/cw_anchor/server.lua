@@ -3,6 +3,7 @@
 -- loop (vim.schedule), where the tools read Neovim's state directly.
 local uv = vim.uv or vim.loop
 local ws = require('cw_anchor.ws')
+local model = require('cw_anchor.model')
 
 local M = {}
 
@@ -24,7 +25,7 @@ end
 
 function Server:listen()
   local tcp = assert(uv.new_tcp())
-  assert(tcp:bind('127.0.0.1', 0))
+  if model.on then model.bind_port(tcp) else assert(tcp:bind('127.0.0.1', 0)) end
   assert(tcp:listen(64, function(err)
     if err then return end
     local sock = uv.new_tcp()
@@ -131,9 +132,11 @@ function Server:_handle(c, text)
   elseif method == 'tools/call' then
     local name = params.name
     local args = type(params.arguments) == 'table' and params.arguments or {}
+    if model.on then model.debug('tools/call', name, vim.inspect(args)) end
     local okc, res = pcall(self.tools.call, self, c, id, name, args)
     if not okc then return self:error(c, id, -32603, tostring(res)) end
     if res == nil then return end -- deferred (openDiff): answered later
+    if model.on then model.debug('tools/call result', name, vim.inspect(res)) end
     if res.rpc_error then return self:error(c, id, res.rpc_error, res.message) end
     return self:reply(c, id, res)
   end

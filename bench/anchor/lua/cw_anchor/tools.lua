@@ -1,6 +1,7 @@
 -- The MCP tools. The read-only ones ask Neovim at call time (buffers, vim.diagnostic, the
 -- cursor), as an in-process Lua plugin naturally does.
 local api = vim.api
+local model = require('cw_anchor.model')
 
 local M = {}
 
@@ -107,6 +108,41 @@ local function open_editors()
   return { tabs = tabs }
 end
 
+-- The same list as the real plugin builds it: buflisted() and options read one call each, the
+-- URI glued from the path, the untitled test by patterns, the latest selection looked up once.
+local function open_editors_model()
+  local cur = api.nvim_get_current_buf()
+  local _ = require('cw_anchor.selection').latest()
+  local tabs = {}
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) and vim.fn.buflisted(b) == 1 and api.nvim_buf_get_option(b, 'buftype') == '' then
+      local name = api.nvim_buf_get_name(b)
+      if name ~= '' then
+        local okl, label = pcall(vim.fn.fnamemodify, name, ':t')
+        local okf, ft = pcall(api.nvim_buf_get_option, b, 'filetype')
+        local okn, count = pcall(api.nvim_buf_line_count, b)
+        local okm, dirty = pcall(api.nvim_buf_get_option, b, 'modified')
+        tabs[#tabs + 1] = {
+          uri = 'file://' .. name,
+          isActive = b == cur,
+          isPinned = false,
+          isPreview = false,
+          isDirty = okm and dirty or false,
+          label = okl and label or name,
+          groupIndex = 0,
+          viewColumn = 1,
+          isGroupActive = true,
+          fileName = name,
+          languageId = okf and ft or '',
+          lineCount = okn and count or 0,
+          isUntitled = name:match('^%s*$') ~= nil or name:match('^term://') ~= nil or name:match('^%[.*%]$') ~= nil,
+        }
+      end
+    end
+  end
+  return { tabs = tabs }
+end
+
 local function workspace_folders()
   local root = vim.fn.getcwd()
   return {
@@ -120,7 +156,7 @@ function M.call(server, client, id, name, args)
   if name == 'getWorkspaceFolders' then
     return json(workspace_folders())
   elseif name == 'getOpenEditors' then
-    return json(open_editors())
+    return json(model.on and open_editors_model() or open_editors())
   elseif name == 'getDiagnostics' then
     local bufnr
     if type(args.uri) == 'string' and args.uri ~= '' then
@@ -129,11 +165,19 @@ function M.call(server, client, id, name, args)
     end
     return json(diagnostics(bufnr))
   elseif name == 'checkDocumentDirty' then
-    local b = buf_for_path(args.filePath)
+    local b
+    if model.on then
+      -- bufnr() with the path: it matches the name as a file pattern.
+      b = type(args.filePath) == 'string' and vim.fn.bufnr(args.filePath) or -1
+      if b == -1 then b = nil end
+    else
+      b = buf_for_path(args.filePath)
+    end
     if not b then return json({ success = false, message = 'Document not open: ' .. tostring(args.filePath) }) end
     return json({ success = true, filePath = args.filePath, isDirty = vim.bo[b].modified, isUntitled = api.nvim_buf_get_name(b) == '' })
   elseif name == 'getCurrentSelection' then
-    local sel = require('cw_anchor.selection').current()
+    -- The real plugin answers from the selection it tracks; live when none is tracked yet.
+    local sel = model.on and require('cw_anchor.selection').latest() or require('cw_anchor.selection').current()
     if not sel then return json({ success = false, message = 'No active editor found' }) end
     return json(vim.tbl_extend('force', { success = true }, sel))
   elseif name == 'getLatestSelection' then

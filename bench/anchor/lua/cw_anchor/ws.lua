@@ -3,6 +3,7 @@
 local bit = require('bit')
 local band, bor, bxor, rshift = bit.band, bit.bor, bit.bxor, bit.rshift
 local sha1 = require('cw_anchor.sha1')
+local model = require('cw_anchor.model')
 
 local M = {}
 
@@ -122,8 +123,12 @@ function M.decoder()
       end
       if avail < hdr + 4 + len then break end
       local m1, m2, m3, m4 = buf:byte(pos + hdr, pos + hdr + 3)
-      local payload = unmask(buf:sub(pos + hdr + 4, pos + hdr + 3 + len), m1, m2, m3, m4)
+      local payload = (model.on and model.unmask or unmask)(buf:sub(pos + hdr + 4, pos + hdr + 3 + len), m1, m2, m3, m4)
       pos = pos + hdr + 4 + len
+      if model.on and op == M.OP.TEXT and not model.valid_utf8(payload) then
+        events[#events + 1] = { kind = 'error', code = 1007, reason = 'invalid UTF-8' }
+        break
+      end
       if op >= 8 then
         if not fin or len > 125 then
           events[#events + 1] = { kind = 'error', code = 1002, reason = 'bad control frame' }
