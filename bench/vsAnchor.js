@@ -670,6 +670,9 @@ async function main() {
 
   out('');
   out(`claude-worktrees vs cw_anchor (pure-Lua in-process IDE server), ${version}, ${os.cpus().length} CPUs`);
+  out(process.env.CW_ANCHOR_MODEL === 'lean'
+    ? 'anchor: the lean stand-in (CW_ANCHOR_MODEL=lean): none of the per-call work claudecode.nvim does beyond the protocol'
+    : "anchor: with claudecode.nvim's per-call costs (bench/anchor/README.md; CW_ANCHOR_MODEL=lean for the lean stand-in)");
   out(`ratio = plugin / anchor (below 1: the plugin is faster). ${ROUNDS} rounds x ${CALLS} sequential calls per tool and side (after ${WARMUP} warmup), ${ROUNDS} x ${INFLIGHT_CALLS} with ${INFLIGHT} in flight; rounds interleaved.`);
   if (shapes) {
     out('');
@@ -719,7 +722,7 @@ async function main() {
 
   if (process.env.BENCH_JSON) {
     fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({
-      version, settings: { ROUNDS, CALLS, WARMUP, INFLIGHT, INFLIGHT_CALLS, DIFF_RUNS, STARTS, STARTUPTIME_RUNS },
+      version, anchorModel: process.env.CW_ANCHOR_MODEL === 'lean' ? 'lean' : 'claudecode', settings: { ROUNDS, CALLS, WARMUP, INFLIGHT, INFLIGHT_CALLS, DIFF_RUNS, STARTS, STARTUPTIME_RUNS },
       shapes, tools, diffs, startuptime: st, firstStart: first,
     }, null, 2));
   }

@@ -172,7 +172,7 @@ function M.decoder()
         break
       end
     end
-    self.buf = buf:sub(pos)
+    self.buf = pos > 1 and buf:sub(pos) or buf -- no copy while a frame is still incomplete
     return events
   end
   return self
