@@ -13,6 +13,7 @@ import type { Instance, InstanceSnapshot, StatusChange } from '../instances/inst
 import { warmUpListen, type HookEvent } from '../ide/server';
 import { worktreeOf } from '../git/worktree';
 import { worktreeCommand } from './worktreeCommand';
+import { whenWritten } from './acceptedWrite';
 import { claudeArgv, claudeEnv } from '../claude/env';
 import { FileLogger, type Logger } from '../util/log';
 import { DEFAULT_AUTO_RESTART, DEFAULT_MAX_INSTANCES, parseConfig, type Config } from './config';
@@ -648,18 +649,9 @@ export class App {
 
   /** After an accepted diff, reload the file's buffer once claude has written it (or give up). */
   private reloadWhenWritten(file: string, contents: string): void {
-    const deadline = Date.now() + 15_000;
-    const tick = () => {
-      let now: string | null = null;
-      try { now = fs.readFileSync(file, 'utf8'); } catch { /* not written yet */ }
-      // The CLI may drop a final newline (PROTOCOL.md §4): compare without it.
-      if (now !== null && now.replace(/\n$/, '') === contents.replace(/\n$/, '')) {
-        this.bridge.call('claude_worktrees.editor', 'reload', file).catch((e) => this.log.warn('reload failed', e));
-        return;
-      }
-      if (Date.now() < deadline) setTimeout(tick, 50).unref();
-    };
-    setTimeout(tick, 20).unref();
+    whenWritten(file, contents, () => {
+      this.bridge.call('claude_worktrees.editor', 'reload', file).catch((e) => this.log.warn('reload failed', e));
+    });
   }
 
   /** Memory of this host process; with gc, after a full collection (for measuring, not for use). */
