@@ -79,6 +79,14 @@ end
 
 local counter = 0
 
+--- The loaded buffer of path, if any.
+local function loaded_buf(path)
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == path then return b end
+  end
+  return nil
+end
+
 --- A window the diff can use: not floating, not a terminal or prompt.
 local function main_window()
   for _, w in ipairs(api.nvim_list_wins()) do
@@ -92,11 +100,9 @@ end
 --- the file's loaded buffer reused (or :edit), the proposal split off to its right.
 local function open_split(args, reply, client, tab_name)
   local old = args.old_file_path
-  local _ = vim.fn.bufnr(old) ~= -1 and vim.bo[vim.fn.bufnr(old)].modified -- its dirty check
-  local existing, target
-  for _, b in ipairs(api.nvim_list_bufs()) do
-    if api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then existing = b break end
-  end
+  local nr = vim.fn.bufnr(old)
+  local _ = nr ~= -1 and vim.bo[nr].modified -- its dirty check
+  local existing, target = loaded_buf(old), nil
   if existing then
     for _, w in ipairs(api.nvim_list_wins()) do
       if api.nvim_win_get_buf(w) == existing then target = w break end
@@ -154,10 +160,7 @@ function M.open(args, reply, client)
     return M._opened(d)
   end
   local old = args.old_file_path
-  local was_loaded = false
-  for _, b in ipairs(api.nvim_list_bufs()) do
-    if api.nvim_buf_get_name(b) == old and api.nvim_buf_is_loaded(b) then was_loaded = true end
-  end
+  local was_loaded = loaded_buf(old) ~= nil
 
   local prev_tab = api.nvim_get_current_tabpage()
   vim.cmd('tabnew')
