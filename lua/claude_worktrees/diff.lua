@@ -2,6 +2,9 @@
 -- in a code window of the current tab, never in a terminal window.
 local M = {}
 local open -- M.open's body (below)
+local teardown -- (below)
+local pending = {} -- id -> outcome: decided, teardown not yet run (M.decide)
+M.teardown_delay_ms = 5 -- after a decision (see M.decide)
 M.diffs = {} -- id -> { key, tab_name, file, eol, win_old, win_new, buf_old, buf_new, prev_buf, decided }
 
 local ft_cache = {} -- path -> filetype by name (the same file is often diffed again)
@@ -92,6 +95,8 @@ end
 --- Node wrote it to a private 0600 file (reading it is cheaper than passing and splitting it),
 --- removed here once read. Returns { ok } or { ok = false, err }.
 function M.open(spec)
+  -- A decided diff's windows go first: a new diff may take the same code window.
+  for id, outcome in pairs(pending) do teardown(id, outcome) end
   local ok, res = pcall(open, spec)
   if spec.new_file then os.remove(spec.new_file) end
   if not ok then error(res, 0) end
@@ -166,7 +171,8 @@ open = function(spec)
   return { ok = true, win = win_new, buf = buf_new }
 end
 
-local function teardown(id, outcome)
+teardown = function(id, outcome)
+  pending[id] = nil
   local d = M.diffs[id]
   if not d then return end
   M.diffs[id] = nil
@@ -209,11 +215,14 @@ function M.decide(id, action, teardown_later)
   end
   require('claude_worktrees')._emit({ type = 'diff', id = id, action = action, contents = contents })
   local outcome = action == 'accept' and 'accepted' or 'rejected'
+  pending[id] = outcome
   if teardown_later then
     if vim.api.nvim_buf_is_valid(d.buf_new) then vim.bo[d.buf_new].modified = false end -- written
     vim.schedule(function() teardown(id, outcome) end)
   else
-    teardown(id, outcome)
+    -- The host is sending the reply now: on a small machine a teardown at once (closing windows,
+    -- wiping two big buffers) takes the CPU it needs. A few ms later is still within one frame.
+    vim.defer_fn(function() teardown(id, outcome) end, M.teardown_delay_ms)
   end
   return true
 end

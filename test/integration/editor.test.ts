@@ -73,11 +73,13 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     await waitFor(async () => (await diffWindows()) === 2, 'diff 2');
     await t.cmd('ClaudeCodeDiffDeny');
     expect(await r2).toEqual(['DIFF_REJECTED', 'D']);
+    await waitFor(async () => (await diffWindows()) === 0, 'diff 2 closed'); // a few ms after the reply
 
     const r3 = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'y\n', tab_name: 'Q' });
     await waitFor(async () => (await diffWindows()) === 2, 'diff 3');
     await t.cmd('quit');
     expect(await r3).toEqual(['DIFF_REJECTED', 'Q']);
+    await waitFor(async () => (await diffWindows()) === 0, 'diff 3 closed');
 
     const r4 = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'z\n', tab_name: 'C' });
     await waitFor(async () => (await diffWindows()) === 2, 'diff 4');
@@ -85,6 +87,56 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     expect(await r4).toEqual(['DIFF_REJECTED', 'C']);
     await waitFor(async () => (await diffWindows()) === 0, 'diff 4 closed');
     expect(fs.readFileSync(hello, 'utf8')).toBe('hello\nworld\n');
+  }, 30_000);
+
+  it('openDiff: the teardown after a decision waits; a new diff before it tears the old one down first, with its outcome', async () => {
+    const hello = path.join(repo.a, 'hello.txt');
+    // Hold every teardown back, and record the diff events (util.fire: 0.7 has no autocmd data).
+    await t.lua(`require('claude_worktrees.diff').teardown_delay_ms = 600000
+      _G.cwt_ev = {}
+      local util = require('claude_worktrees.util')
+      local fire = util.fire
+      util.fire = function(pattern, data)
+        if pattern:find('^ClaudeWorktreesDiff') then table.insert(_G.cwt_ev, pattern .. ' ' .. data.tab_name .. ' ' .. (data.outcome or '')) end
+        return fire(pattern, data)
+      end`);
+    const events = () => t.lua<string[]>('return _G.cwt_ev');
+    const diffIds = () => t.lua<string[]>(`local out = {}
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local id = vim.b[vim.api.nvim_win_get_buf(w)].claude_worktrees_diff
+        if id then table.insert(out, id) end
+      end return out`);
+
+    const ra = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'a\n', tab_name: 'A' });
+    await waitFor(async () => (await diffWindows()) === 2, 'diff A');
+    await t.cmd('ClaudeCodeDiffDeny');
+    expect(await ra).toEqual(['DIFF_REJECTED', 'A']);
+    expect(await client.call('close_tab', { tab_name: 'A' })).toEqual(['TAB_CLOSED']); // as the CLI does
+    const a = await diffIds();
+    expect(a).toHaveLength(2); // answered, windows not yet torn down
+
+    const rb = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'b\n', tab_name: 'B' });
+    await waitFor(async () => (await events()).includes('ClaudeWorktreesDiffOpened B '), 'diff B opened');
+    expect(await events()).toEqual(['ClaudeWorktreesDiffOpened A ', 'ClaudeWorktreesDiffClosed A rejected', 'ClaudeWorktreesDiffOpened B ']);
+    const b = await diffIds();
+    expect(b).toHaveLength(2);
+    expect(b[0]).not.toBe(a[0]);
+    await t.cmd('ClaudeCodeDiffAccept');
+    expect(await rb).toEqual(['FILE_SAVED', 'b\n']);
+    const rc = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'c\n', tab_name: 'C' });
+    await waitFor(async () => (await events()).includes('ClaudeWorktreesDiffOpened C '), 'diff C opened');
+    // B went first, with its own outcome; C's two windows are whole, in diff mode.
+    expect((await events()).slice(3)).toEqual(['ClaudeWorktreesDiffClosed B accepted', 'ClaudeWorktreesDiffOpened C ']);
+    const c = await diffIds();
+    expect(c).toHaveLength(2);
+    expect(c[0]).toBe(c[1]);
+    expect(c[0]).not.toBe(b[0]);
+    expect(await t.lua<number>(`local n = 0
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do if vim.wo[w].diff then n = n + 1 end end return n`)).toBe(2);
+    await t.lua(`require('claude_worktrees.diff').teardown_delay_ms = 5`);
+    await t.cmd('ClaudeCodeDiffDeny');
+    expect(await rc).toEqual(['DIFF_REJECTED', 'C']);
+    await waitFor(async () => (await diffWindows()) === 0, 'diff C closed');
   }, 30_000);
 
   it('openDiff: :wq and :x in the proposal accept and close the diff, nothing else (no other window, Neovim stays)', async () => {
