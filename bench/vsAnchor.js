@@ -383,7 +383,57 @@ async function benchDiffs(sides) {
   for (const [label, rel] of Object.entries(files)) {
     outp[label].floor = await openFloor(sides[0], path.join(sides[0].root, rel), proposals[label]);
   }
+  const df = await denyFloor(sides[0]);
+  for (const label of Object.keys(files)) outp[label].denyFloor = df; // one figure, any file
   return outp;
+}
+
+/**
+ * What a server outside Neovim pays for deny -> reply however little it does: the decision's
+ * delivery from Neovim into another Node process (an rpcnotify to this bench, decoded by the
+ * node-client the host uses too), then one small frame from a server in another process to the
+ * client (the echo server's stamped answer). The in-process anchor pays the second part only.
+ * Back-to-back sends, so if anything below what the figure's conditions cost. Medians, ms.
+ */
+async function denyFloor(s) {
+  const nvim = s.side.nvim;
+  const chan = await nvim.channelId;
+  const hop = [];
+  const leg = [];
+  let got = null;
+  const onNote = (method, args) => {
+    if (method === 'cw_floor' && got) got(process.hrtime.bigint() - BigInt(String(args[0])));
+  };
+  nvim.on('notification', onNote);
+  try {
+    for (let i = 0; i <= FLOOR_RUNS; i++) {
+      const arrived = new Promise((res) => { got = res; });
+      await s.side.lua(`vim.rpcnotify(..., 'cw_floor', tostring(vim.loop.hrtime()))`, chan);
+      const ns = await arrived;
+      if (i > 0) hop.push(Number(ns) / 1e6);
+    }
+  } finally {
+    nvim.removeListener('notification', onNote);
+  }
+  const echo = await startEchoServerProcess();
+  try {
+    const ws = new WebSocket(echo.url, 'mcp', { perMessageDeflate: false });
+    await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+    for (let i = 0; i <= FLOOR_RUNS; i++) {
+      // The server stamps its answer as it sends it: arrival - stamp is the one-way leg.
+      const ns = await new Promise((res) => {
+        ws.once('message', (d) => res(process.hrtime.bigint() - BigInt(d.toString())));
+        ws.send('@');
+      });
+      if (i > 0) leg.push(Number(ns) / 1e6);
+    }
+    ws.close();
+  } finally {
+    await echo.close();
+  }
+  const f = { hop: median(hop), leg: median(leg) };
+  f.total = f.hop + f.leg;
+  return f;
 }
 
 const FLOOR_RUNS = 21;
@@ -705,6 +755,11 @@ async function main() {
       out(`floor of request -> diff windows, ${label}: delivery into another process ${f3(fl.deliver)} + JSON.parse ${f3(fl.parse)} + Neovim's :read of both ${f3(fl.reads)} + its diff ${f3(fl.diff)} = ${f3(fl.total)} ms = ${ratio(fl.total, d.anchor.open.p50)} the anchor`);
     }
     out('(the floor: what a server outside Neovim that shows the diff in Neovim\'s diff mode cannot avoid, each part measured alone; medians)');
+    for (const [label, d] of Object.entries(diffs)) {
+      const df = d.denyFloor;
+      out(`floor of deny -> reply, ${label}: the decision from Neovim into another process ${f3(df.hop)} + one frame from another process to the client ${f3(df.leg)} = ${f3(df.total)} ms = ${ratio(df.total, d.anchor.deny.p50)} the anchor`);
+    }
+    out('(the in-process anchor pays the second part only; the plugin, whose host is a process of its own, pays both)');
   }
   if (st) {
     out('');
