@@ -94,9 +94,16 @@ end
 --- spec: { id, key, tab_name, file, new_text } or, for a big proposal, { ..., new_file, eol }:
 --- Node wrote it to a private 0600 file (reading it is cheaper than passing and splitting it),
 --- removed here once read. Returns { ok } or { ok = false, err }.
+--- Tear down now every decided diff whose teardown is still waiting (see M.decide): before
+--- anything else takes a code window, which a new diff or openFile may look for among them.
+function M.flush()
+  for _, id in ipairs(vim.tbl_keys(pending)) do -- a key list: a DiffClosed handler may decide another
+    if pending[id] then teardown(id, pending[id]) end
+  end
+end
+
 function M.open(spec)
-  -- A decided diff's windows go first: a new diff may take the same code window.
-  for id, outcome in pairs(pending) do teardown(id, outcome) end
+  M.flush()
   local ok, res = pcall(open, spec)
   if spec.new_file then os.remove(spec.new_file) end
   if not ok then error(res, 0) end
@@ -216,13 +223,15 @@ function M.decide(id, action, teardown_later)
   require('claude_worktrees')._emit({ type = 'diff', id = id, action = action, contents = contents })
   local outcome = action == 'accept' and 'accepted' or 'rejected'
   pending[id] = outcome
+  -- Answered: an edited proposal no longer holds anything to lose (:qa must not stop on it).
+  if vim.api.nvim_buf_is_valid(d.buf_new) then vim.bo[d.buf_new].modified = false end
+  local function later() if pending[id] == outcome and M.diffs[id] == d then teardown(id, outcome) end end
   if teardown_later then
-    if vim.api.nvim_buf_is_valid(d.buf_new) then vim.bo[d.buf_new].modified = false end -- written
-    vim.schedule(function() teardown(id, outcome) end)
+    vim.schedule(later)
   else
     -- The host is sending the reply now: on a small machine a teardown at once (closing windows,
     -- wiping two big buffers) takes the CPU it needs. A few ms later is still within one frame.
-    vim.defer_fn(function() teardown(id, outcome) end, M.teardown_delay_ms)
+    vim.defer_fn(later, M.teardown_delay_ms)
   end
   return true
 end

@@ -152,6 +152,7 @@ function M.open_file(spec)
   if not util.is_regular(spec.path) then error('not a regular file: ' .. spec.path, 0) end
   -- Someone typing elsewhere keeps their window and keys: the file opens in another window.
   local typing = util.typing_elsewhere(spec.key)
+  require('claude_worktrees.diff').flush() -- a decided diff's windows are no place for the file
   local win = util.focus_code_window(typing and typing.win)
   -- An existing swap file would stop Neovim at the ATTENTION prompt: open read-only instead.
   local g = vim.api.nvim_create_augroup('claude_worktrees_open_swap', { clear = true })

@@ -121,8 +121,11 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     const b = await diffIds();
     expect(b).toHaveLength(2);
     expect(b[0]).not.toBe(a[0]);
+    await t.lua(`vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'b edited' })`);
     await t.cmd('ClaudeCodeDiffAccept');
-    expect(await rb).toEqual(['FILE_SAVED', 'b\n']);
+    expect(await rb).toEqual(['FILE_SAVED', 'b edited\n']);
+    // Answered, so the edited proposal holds nothing to lose: :qa would not stop on it.
+    expect(await t.lua<boolean>('return vim.bo.modified')).toBe(false);
     const rc = client.call('openDiff', { old_file_path: hello, new_file_path: hello, new_file_contents: 'c\n', tab_name: 'C' });
     await waitFor(async () => (await events()).includes('ClaudeWorktreesDiffOpened C '), 'diff C opened');
     // B went first, with its own outcome; C's two windows are whole, in diff mode.
@@ -133,10 +136,18 @@ describe.each(nvimBins())('the Neovim editor behind the IDE tools (%s)', (bin) =
     expect(c[0]).not.toBe(b[0]);
     expect(await t.lua<number>(`local n = 0
       for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do if vim.wo[w].diff then n = n + 1 end end return n`)).toBe(2);
-    await t.lua(`require('claude_worktrees.diff').teardown_delay_ms = 5`);
     await t.cmd('ClaudeCodeDiffDeny');
     expect(await rc).toEqual(['DIFF_REJECTED', 'C']);
-    await waitFor(async () => (await diffWindows()) === 0, 'diff C closed');
+    // openFile before C's teardown: C goes first, and the file takes the code window C had
+    // borrowed (no window split off because the diff's windows were no code windows).
+    await client.call('openFile', { filePath: hello, preview: false, makeFrontmost: true });
+    expect((await events()).slice(-1)).toEqual(['ClaudeWorktreesDiffClosed C rejected']);
+    expect(await diffWindows()).toBe(0);
+    expect(await t.lua<string[]>(`local out = {}
+      for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+        local b = vim.api.nvim_win_get_buf(w)
+        table.insert(out, vim.bo[b].buftype == 'terminal' and 'term' or vim.api.nvim_buf_get_name(b))
+      end return out`)).toEqual([hello, 'term']);
   }, 30_000);
 
   it('openDiff: :wq and :x in the proposal accept and close the diff, nothing else (no other window, Neovim stays)', async () => {
