@@ -3,9 +3,9 @@
 local M = {}
 local open -- M.open's body (below)
 local teardown -- (below)
-local pending = {} -- id -> outcome: decided, teardown not yet run (M.decide)
 M.teardown_delay_ms = 5 -- after a decision (see M.decide)
-M.diffs = {} -- id -> { key, tab_name, file, eol, win_old, win_new, buf_old, buf_new, prev_buf, decided }
+-- A decided diff stays here, with its outcome, until its teardown has run.
+M.diffs = {} -- id -> { key, tab_name, file, eol, win_old, win_new, buf_old, buf_new, prev_buf, decided, outcome }
 
 local ft_cache = {} -- path -> filetype by name (the same file is often diffed again)
 
@@ -91,17 +91,18 @@ local function scratch(name, lines, ft, modifiable)
   return buf
 end
 
---- spec: { id, key, tab_name, file, new_text } or, for a big proposal, { ..., new_file, eol }:
---- Node wrote it to a private 0600 file (reading it is cheaper than passing and splitting it),
---- removed here once read. Returns { ok } or { ok = false, err }.
 --- Tear down now every decided diff whose teardown is still waiting (see M.decide): before
 --- anything else takes a code window, which a new diff or openFile may look for among them.
 function M.flush()
-  for _, id in ipairs(vim.tbl_keys(pending)) do -- a key list: a DiffClosed handler may decide another
-    if pending[id] then teardown(id, pending[id]) end
+  for _, id in ipairs(vim.tbl_keys(M.diffs)) do -- a key list: a DiffClosed handler may decide another
+    local d = M.diffs[id]
+    if d and d.decided then teardown(id, d.outcome) end
   end
 end
 
+--- spec: { id, key, tab_name, file, new_text } or, for a big proposal, { ..., new_file, eol }:
+--- Node wrote it to a private 0600 file (reading it is cheaper than passing and splitting it),
+--- removed here once read. Returns { ok } or { ok = false, err }.
 function M.open(spec)
   M.flush()
   local ok, res = pcall(open, spec)
@@ -179,7 +180,6 @@ open = function(spec)
 end
 
 teardown = function(id, outcome)
-  pending[id] = nil
   local d = M.diffs[id]
   if not d then return end
   M.diffs[id] = nil
@@ -222,10 +222,10 @@ function M.decide(id, action, teardown_later)
   end
   require('claude_worktrees')._emit({ type = 'diff', id = id, action = action, contents = contents })
   local outcome = action == 'accept' and 'accepted' or 'rejected'
-  pending[id] = outcome
+  d.outcome = outcome
   -- Answered: an edited proposal no longer holds anything to lose (:qa must not stop on it).
   if vim.api.nvim_buf_is_valid(d.buf_new) then vim.bo[d.buf_new].modified = false end
-  local function later() if pending[id] == outcome and M.diffs[id] == d then teardown(id, outcome) end end
+  local function later() if M.diffs[id] == d then teardown(id, outcome) end end -- not flushed meanwhile
   if teardown_later then
     vim.schedule(later)
   else
