@@ -415,10 +415,7 @@ async function denyFloor(s) {
   } finally {
     nvim.removeListener('notification', onNote);
   }
-  const echo = await startEchoServerProcess();
-  try {
-    const ws = new WebSocket(echo.url, 'mcp', { perMessageDeflate: false });
-    await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+  await withEchoClient(async (ws) => {
     for (let i = 0; i <= FLOOR_RUNS; i++) {
       // The server stamps its answer as it sends it: arrival - stamp is the one-way leg.
       const ns = await new Promise((res) => {
@@ -427,16 +424,29 @@ async function denyFloor(s) {
       });
       if (i > 0) leg.push(Number(ns) / 1e6);
     }
-    ws.close();
-  } finally {
-    await echo.close();
-  }
+  });
   const f = { hop: median(hop), leg: median(leg) };
   f.total = f.hop + f.leg;
   return f;
 }
 
 const FLOOR_RUNS = 21;
+
+/** Run fn with a client of a bare echo server in a child process (bench/lib/echoServer.js). */
+async function withEchoClient(fn) {
+  const echo = await startEchoServerProcess();
+  try {
+    const ws = new WebSocket(echo.url, 'mcp', { perMessageDeflate: false });
+    await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+    try {
+      return await fn(ws);
+    } finally {
+      ws.close();
+    }
+  } finally {
+    await echo.close();
+  }
+}
 
 /**
  * What any design with the IDE server outside Neovim and Neovim's own diff mode pays for
@@ -447,15 +457,12 @@ const FLOOR_RUNS = 21;
  * diff.lua, so that the floor holds none of the plugin's own work. Medians of FLOOR_RUNS, ms.
  */
 async function openFloor(s, file, proposal) {
-  const echo = await startEchoServerProcess();
   const deliver = [];
   const parse = [];
-  try {
-    const ws = new WebSocket(echo.url, 'mcp', { perMessageDeflate: false });
-    await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
-    const args = { old_file_path: file, new_file_path: file, new_file_contents: proposal, tab_name: 'floor' };
-    // Built per send, as the bench's client does (its JSON.stringify is part of every figure).
-    const request = (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'openDiff', arguments: args } });
+  const args = { old_file_path: file, new_file_path: file, new_file_contents: proposal, tab_name: 'floor' };
+  // Built per send, as the bench's client does (its JSON.stringify is part of every figure).
+  const request = (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'openDiff', arguments: args } });
+  await withEchoClient(async (ws) => {
     for (let i = 0; i <= FLOOR_RUNS; i++) {
       const stamped = new Promise((res) => ws.once('message', (d) => res(BigInt(d.toString()))));
       const t0 = process.hrtime.bigint();
@@ -463,15 +470,12 @@ async function openFloor(s, file, proposal) {
       const at = await stamped;
       if (i > 0) deliver.push(Number(at - t0) / 1e6);
     }
-    ws.close();
-    const frame = Buffer.from(request(1));
-    for (let i = 0; i <= FLOOR_RUNS; i++) {
-      const t0 = process.hrtime.bigint();
-      JSON.parse(frame.toString());
-      if (i > 0) parse.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  } finally {
-    await echo.close();
+  });
+  const frame = Buffer.from(request(1));
+  for (let i = 0; i <= FLOOR_RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    JSON.parse(frame.toString());
+    if (i > 0) parse.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   const proposalFile = path.join(TMP, 'floor-proposal');
   fs.writeFileSync(proposalFile, proposal);
