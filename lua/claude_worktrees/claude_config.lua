@@ -4,6 +4,7 @@
 -- the Node side so the status says `unknown` and why instead of a status it cannot know.
 local M = {}
 
+--- `CLAUDE_CONFIG_DIR` as claude sees it: setup()'s env (given to claude) first, then Neovim's.
 local function config_dir()
   local cw_ok, cw = pcall(require, 'claude_worktrees')
   local env = cw_ok and cw.config and cw.config.env or {}
@@ -26,6 +27,11 @@ end
 local function short(path) return vim.fn.fnamemodify(path, ':~') end
 
 --- Claude's global config file (where /config keeps diffTool).
+--- Where lock files live: `<config dir>/ide`, else `~/.claude/ide` (as the Node side writes).
+function M.lock_dir()
+  return (config_dir() or (home() .. '/.claude')) .. '/ide'
+end
+
 function M.global_config_path()
   local d = config_dir()
   return d and (d .. '/.claude.json') or (home() .. '/.claude.json')

@@ -3,12 +3,8 @@
 -- CLI reads). Pure Lua: the picker and :ClaudeCodeList call it without any Node round trip.
 local M = {}
 
---- Where lock files live: `$CLAUDE_CONFIG_DIR/ide`, else `~/.claude/ide` (as the Node side writes).
-function M.lock_dir()
-  local base = vim.env.CLAUDE_CONFIG_DIR
-  if base == nil or base == '' then base = (vim.env.HOME or vim.loop.os_homedir()) .. '/.claude' end
-  return base .. '/ide'
-end
+--- Where lock files live (setup()'s env may set CLAUDE_CONFIG_DIR, as claude sees it).
+function M.lock_dir() return require('claude_worktrees.claude_config').lock_dir() end
 
 local function alive(pid)
   if type(pid) ~= 'number' or pid <= 0 or pid ~= math.floor(pid) then return false end

@@ -193,9 +193,7 @@ end
 
 local function check_lock_dir()
   report.start('claude_worktrees: lock files')
-  local base = vim.env.CLAUDE_CONFIG_DIR
-  if not base or base == '' then base = (vim.env.HOME or vim.fn.expand('~')) .. '/.claude' end
-  local dir = base .. '/ide'
+  local dir = require('claude_worktrees.claude_config').lock_dir()
   local st = uv.fs_stat(dir)
   if not st then
     report.ok(dir .. ' does not exist yet (created with mode 0700 on the first :ClaudeCode)')

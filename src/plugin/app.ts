@@ -11,6 +11,7 @@ import { EditorState } from './editorState';
 import { InstanceManager } from '../instances/manager';
 import type { Instance, InstanceSnapshot, StatusChange } from '../instances/instance';
 import { warmUpListen, type HookEvent } from '../ide/server';
+import { lockDir } from '../ide/lockfile';
 import { worktreeOf } from '../git/worktree';
 import { worktreeCommand } from './worktreeCommand';
 import { whenWritten } from './acceptedWrite';
@@ -126,6 +127,8 @@ export class App {
       editorFor: (root, name) => this.editorFor(root, name),
       logFor: (name) => new FileLogger(path.join(this.logDir, `${name.replace(/[^\w.-]+/g, '_')}.log`), name, this.config.logLevel),
       ideName: (name, branch) => `Neovim (${name}${branch ? '@' + branch : ''})`,
+      // Where claude looks for our lock: setup()'s env (given to claude) may set CLAUDE_CONFIG_DIR.
+      lockDir: lockDir({ ...process.env, ...this.config.env }),
       portRange: this.config.portRange,
       extraRoots: this.config.extraRoots,
       maxInstances: this.config.maxInstances,
