@@ -108,9 +108,13 @@ export = function claudeWorktrees(plugin: NvimPlugin): void {
   // On :qa the host sees 'disconnect' about 1 ms before SIGTERM: clean up synchronously in
   // both, and at exit (idempotent), so no lock file or claude process outlives this Neovim.
   plugin.nvim.on('disconnect', () => app.disposeSync());
-  process.once('SIGTERM', () => {
-    app.disposeSync();
-    process.exit(0);
-  });
+  // SIGHUP: the terminal nvim ran in closed (its process group hears it); SIGINT/SIGQUIT alike.
+  // Their default is to die on the spot, leaving every lock file behind for a reused pid.
+  for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT'] as const) {
+    process.once(sig, () => {
+      app.disposeSync();
+      process.exit(0);
+    });
+  }
   process.once('exit', () => app.disposeSync());
 };

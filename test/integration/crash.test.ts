@@ -140,6 +140,24 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
     expect(fs.existsSync(live)).toBe(true);
   });
 
+  it('the terminal closes (SIGHUP to the host, then Neovim): the host removes its locks as it goes', async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const first = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected', 15_000);
+    started.push(first.pid!);
+    expect(fs.existsSync(first.lockPath)).toBe(true);
+    const hosts = hostPids(t.proc.pid!);
+    expect(hosts.length).toBe(1);
+
+    // Neovim is gone at once, so nothing in Lua can clean up after the host: it must do so itself.
+    process.kill(hosts[0], 'SIGHUP');
+    t.proc.kill('SIGKILL');
+    await waitFor(() => !pidAlive(hosts[0]), 'the host gone', 5_000);
+    expect(fs.existsSync(first.lockPath)).toBe(false);
+    await waitFor(() => !pidAlive(first.pid!), 'its claude gone', 5_000);
+    await portClosed(first.port);
+  });
+
   it('the Node host killed with -9: its claudes end, its locks go, one message, :ClaudeCode restarts it', async () => {
     await t.lua(CAPTURE_NOTIFY_LUA);
     await claudeCodeFrom(t, `${repo.a}/hello.txt`); // A's terminal shown before B's command
