@@ -143,6 +143,26 @@ describe.each(nvimBins())('no :UpdateRemotePlugins needed, nothing started with 
     expect(await notesOf(t)).toEqual([]);
   }, 30_000);
 
+  it('a host that cannot start: one clear message per command, no error or prompt; it starts once it can', async () => {
+    t = await startNvim(bin, repo.a, setupWith(', node = "/nonexistent/node"'), { manifest: false, pluginDir: true });
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    // Before the fix the second command went through remote#define's bootstrap: a raw E5108.
+    for (const cmd of ['ClaudeCode', 'ClaudeCodeList', 'ClaudeCode']) await t.cmd(cmd);
+    const notes = await notesOf(t);
+    expect(notes).toHaveLength(3);
+    for (const n of notes) expect(n).toMatch(/^claude-worktrees: :ClaudeCode(List)?: node not found \(\/nonexistent\/node\): install Node\.js >= 20 or set setup\(\{ node = /);
+    expect(hosts(t.proc.pid!)).toEqual({ own: [], shared: [] });
+    expect(lockFiles(t.lockDir)).toEqual([]);
+
+    // node fixed: the same stubs start the host and hand over to the remote commands.
+    await t.lua('require("claude_worktrees").config.node = nil');
+    await t.cmd('ClaudeCode');
+    await connected();
+    expect(hosts(t.proc.pid!).own).toHaveLength(1);
+    expect(await t.lua<string>("return vim.api.nvim_get_commands({})['ClaudeCodeList'].definition")).not.toContain('registers its host');
+    expect(await notesOf(t)).toHaveLength(3);
+  }, 30_000);
+
   it('not built: :ClaudeCode says what to run, and starts nothing', async () => {
     // A copy of the plugin without dist/ (what a clone is before its build step).
     const bare = tmpDir('cw-unbuilt-');
