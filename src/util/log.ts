@@ -36,8 +36,23 @@ function render(rest: unknown[]): string {
  * Appends lines to a file. Never writes to stdout: in the shared Node host, stdout is the
  * msgpack-RPC channel and one stray byte kills every Node plugin.
  */
+/**
+ * One append fd per log file for the host's life, shared by every logger of that file: a child
+ * logger or an instance started again (same name, same file) opens no fd of its own.
+ */
+const fds = new Map<string, number>();
+
+function fdFor(file: string): number {
+  let fd = fds.get(file);
+  if (fd === undefined) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fd = fs.openSync(file, 'a', 0o600);
+    fds.set(file, fd);
+  }
+  return fd;
+}
+
 export class FileLogger implements Logger {
-  private fd: number | null = null;
   constructor(
     private readonly file: string | null,
     private readonly name = 'claude-worktrees',
@@ -47,12 +62,8 @@ export class FileLogger implements Logger {
   private write(level: Level, msg: string, rest: unknown[]): void {
     if (!this.file || RANK[level] < RANK[this.min]) return;
     try {
-      if (this.fd === null) {
-        fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-        this.fd = fs.openSync(this.file, 'a', 0o600);
-      }
       const extra = rest.length ? ' ' + render(rest) : '';
-      fs.writeSync(this.fd, `${new Date().toISOString()} ${level.toUpperCase()} [${this.name}] ${msg}${extra}\n`);
+      fs.writeSync(fdFor(this.file), `${new Date().toISOString()} ${level.toUpperCase()} [${this.name}] ${msg}${extra}\n`);
     } catch {
       // Logging must never take the host down.
     }
@@ -62,11 +73,12 @@ export class FileLogger implements Logger {
   warn(msg: string, ...rest: unknown[]): void { this.write('warn', msg, rest); }
   error(msg: string, ...rest: unknown[]): void { this.write('error', msg, rest); }
   child(name: string): Logger { return new FileLogger(this.file, `${this.name}:${name}`, this.min); }
+  /** Close the file's fd (every logger of it opens it again on its next line). */
   close(): void {
-    if (this.fd !== null) {
-      try { fs.closeSync(this.fd); } catch { /* already closed */ }
-      this.fd = null;
-    }
+    const fd = this.file === null ? undefined : fds.get(this.file);
+    if (fd === undefined || this.file === null) return;
+    fds.delete(this.file);
+    try { fs.closeSync(fd); } catch { /* already closed */ }
   }
 }
 

@@ -1,7 +1,10 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { byteColToUtf16, utf16ToByteCol } from '../../src/util/utf16';
 import { fileUri, isInside, uriOrPathToPath } from '../../src/util/uri';
 import { DisposableStack } from '../../src/util/disposable';
+import { FileLogger } from '../../src/util/log';
 
 describe('utf16 <-> byte columns', () => {
   test('ASCII is the identity', () => {
@@ -135,5 +138,34 @@ describe('DisposableStack', () => {
     expect(order).toEqual([3, 1]);
     s.dispose();
     expect(order).toEqual([3, 1]);
+  });
+});
+
+describe('FileLogger', () => {
+  const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+  test('loggers of one file share one fd: an instance started again or a child opens none', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-log-'));
+    try {
+      const file = path.join(dir, 'logs', 'a.log');
+      const before = openFds();
+      const loggers = [new FileLogger(file, 'a', 'debug'), new FileLogger(file, 'a', 'debug')];
+      loggers.push(loggers[0].child('x') as FileLogger);
+      for (let i = 0; i < 5; i++) loggers.push(new FileLogger(file, 'a', 'debug'));
+      loggers.forEach((l, i) => l.info(`line ${i}`));
+      expect(openFds() - before).toBe(1);
+      const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(8);
+      expect(lines[2]).toMatch(/INFO \[a:x\] line 2$/);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+      loggers[0].close();
+      expect(openFds()).toBe(before);
+      loggers[1].info('after close'); // opens it again
+      expect(fs.readFileSync(file, 'utf8')).toContain('after close');
+      loggers[1].close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
