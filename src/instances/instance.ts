@@ -96,6 +96,8 @@ export class Instance {
   private readonly log: Logger;
   /** Session id of the claude before this instance's first one (null: start fresh). */
   readonly resumeSessionId: string | null;
+  /** The session chosen for this instance's claude at launch (known before its first hook). */
+  plannedSessionId: string | null = null;
 
   constructor(
     readonly root: string,
@@ -108,9 +110,12 @@ export class Instance {
     this.resumeSessionId = opts.resumeSessionId ?? null;
   }
 
-  /** The session the next claude should resume: its own latest, else its predecessor's. */
+  /**
+   * The session the next claude should resume: its own latest, else the one chosen at its launch
+   * (a claude that died before its first hook), else its predecessor's.
+   */
   get resumeId(): string | null {
-    return this.machine.state.sessionId ?? this.resumeSessionId;
+    return this.machine.state.sessionId ?? this.plannedSessionId ?? this.resumeSessionId;
   }
 
   get connected(): boolean {

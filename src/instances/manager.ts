@@ -103,7 +103,7 @@ export class InstanceManager {
       log,
     });
     const inst: Instance = new Instance(root, name, branch, server, {
-      resumeSessionId: prev ? prev.snapshot().sessionId ?? prev.resumeSessionId : null,
+      resumeSessionId: prev ? prev.resumeId : null,
       hookRelay: this.hookRelay,
       log,
       onStatus: (change) => {

@@ -8,11 +8,12 @@ import * as path from 'path';
 import { CAPTURE_NOTIFY_LUA, claudeCodeFrom, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, pidAlive, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
+import { postHook } from '../helpers/hooks';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-claude.js');
 
 interface Snap { root: string; pid: number | null; connected: boolean; state: string; recovery: string | null; exitCode: number | null }
-interface Start { event: string; pid: number; args: string[]; at?: number }
+interface Start { event: string; pid: number; args: string[]; at?: number; port: number; hookToken: string }
 
 describe.each(nvimBins())('crash restart (%s)', (bin) => {
   let t: TestNvim;
@@ -146,6 +147,37 @@ describe.each(nvimBins())('crash restart (%s)', (bin) => {
     expect(await statusline()).toBe('proj exited');
     await waitFor(async () => (await notesOf(t)).some((x) => x.includes('not restarting claude')), 'the notice');
     expect(starts()).toHaveLength(1);
+  }, 30_000);
+
+  it("a claude that dies before its first hook resumes the session chosen at its launch, not its predecessor's", async () => {
+    const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+    const transcript = (id: string) => {
+      const projects = path.join(t.env.CLAUDE_CONFIG_DIR!, 'projects', 'p');
+      fs.mkdirSync(projects, { recursive: true });
+      fs.writeFileSync(path.join(projects, `${id}.jsonl`), '{"type":"user","message":{"role":"user","content":"hi"}}\n');
+    };
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const first = await connectedOther([]);
+    const s1 = starts().find((x) => x.pid === first.pid)!;
+    const id1 = after(s1.args, '--session-id');
+    transcript(id1);
+    // Its hooks name its session (the instance now knows it from claude itself).
+    expect(await postHook(s1.port, s1.hookToken, { hook_event_name: 'SessionStart', session_id: id1, source: 'startup' })).toBe(200);
+    process.kill(first.pid!, 'SIGTERM'); // exit 0: ended, not restarted
+    await waitFor(async () => (await instances()).find((i) => i.state === 'exited'), 'exited');
+
+    // A fresh session on the same worktree; its claude dies before any hook of its own.
+    await t.cmd('wincmd p');
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode!');
+    const second = await connectedOther([first.pid!]);
+    const id2 = after(starts().find((x) => x.pid === second.pid)!.args, '--session-id');
+    expect(id2).not.toBe(id1);
+    transcript(id2);
+    process.kill(second.pid!, 'SIGKILL');
+    const third = await connectedOther([first.pid!, second.pid!]);
+    expect(after(starts().find((x) => x.pid === third.pid)!.args, '--resume')).toBe(id2);
   }, 30_000);
 
   it(':ClaudeCodeKill and an exit 0 (/exit) are never restarted', async () => {
