@@ -52,6 +52,7 @@ function M.others()
           neovim_pid = b.neovimPid,
           servername = str(b.servername),
           created_at = str(b.createdAt),
+          session_id = str(b.sessionId),
         }, status_fields(str(b.status) or 'starting')))
       end
     end

@@ -371,6 +371,8 @@ export class IdeServer extends EventEmitter {
    * Change this plugin's own lock fields (e.g. the status other Neovims show), rewriting the lock
    * atomically. Never throws: a failed rewrite leaves the old, still valid, lock.
    */
+  lockField(key: string): unknown { return this.lockExtra[key]; }
+
   updateLock(fields: Record<string, unknown>): void {
     Object.assign(this.lockExtra, fields);
     if (!this.lockPath || this.stopped || this.lockWithdrawn) return;

@@ -257,9 +257,17 @@ export class App {
   private async launch(inst: Instance, args: string[], fresh: boolean, from: Origin): Promise<void> {
     // The worktree's session: resumed when claude has a transcript of it, else a new one whose id
     // we choose and keep before claude starts (a Neovim restart or crash can then resume it).
-    const known = inst.resumeId ?? this.sessions?.get(inst.root)?.sessionId ?? null;
+    let known = inst.resumeId ?? this.sessions?.get(inst.root)?.sessionId ?? null;
+    // Another Neovim's claude on this worktree may run that session now: two claudes appending
+    // to one transcript would tangle it, so this one starts a new session.
+    const inUse = known ? (await this.otherInstances()).find((o) => o.root === inst.root && o.sessionId === known) : undefined;
+    if (inUse && !fresh && this.config.autoResume) {
+      this.bridge.notify(`${inst.name}: its last session runs in another Neovim (pid ${inUse.neovimPid}); starting a new session here`, 'warn');
+      known = null;
+    }
     const cfgDir = claudeConfigDir({ ...process.env, ...this.config.env });
     const plan = planSession(args, known, fresh || !this.config.autoResume, (id) => transcriptExists(cfgDir, id));
+    inst.plannedSessionId = plan.sessionId;
     if (plan.sessionId) this.keepSession(inst, plan.sessionId);
     if (plan.resumed) this.log.info(`${inst.name}: resuming session ${plan.sessionId}`);
     // Our --settings (status hooks to this instance's own server; resume does not restore them)
@@ -329,7 +337,7 @@ export class App {
   }
 
   /** Instances of other Neovims on this machine, from their live lock files (discovery.lua). */
-  private async otherInstances(): Promise<Array<{ name: string; branch: string; label: string; port: number; root: string; neovimPid: number }>> {
+  private async otherInstances(): Promise<Array<{ name: string; branch: string; label: string; port: number; root: string; neovimPid: number; sessionId: string | null }>> {
     const raw = await this.bridge.call('claude_worktrees.discovery', 'others').catch((e) => {
       this.log.warn('listing other Neovims failed', e);
       return [];
@@ -338,6 +346,7 @@ export class App {
     return raw.filter(isRec).map((o) => ({
       name: optStr(o.name) ?? '?', branch: optStr(o.branch) ?? '', label: optStr(o.label) ?? 'starting',
       port: typeof o.port === 'number' ? o.port : 0, root: optStr(o.root) ?? '', neovimPid: typeof o.neovim_pid === 'number' ? o.neovim_pid : 0,
+      sessionId: optStr(o.session_id) ?? null,
     }));
   }
 
@@ -479,6 +488,8 @@ export class App {
 
   /** The session a worktree runs, on disk; a failure to write costs only the resume. */
   private keepSession(inst: Instance, sessionId: string): void {
+    // In the lock too: another Neovim on this worktree must not resume it while it runs.
+    if (inst.server.lockField('sessionId') !== sessionId) inst.server.updateLock({ sessionId });
     try {
       this.sessions?.set(inst.root, sessionId);
     } catch (err) {

@@ -221,7 +221,7 @@ export async function claudeCodeFrom(t: TestNvim, file: string): Promise<void> {
   await t.cmd('wincmd p');
 }
 
-export function lockFiles(dir: string): Array<{ file: string; body: { pid: number; workspaceFolders: string[]; authToken: string; ideName: string } }> {
+export function lockFiles(dir: string): Array<{ file: string; body: { pid: number; workspaceFolders: string[]; authToken: string; ideName: string; worktree?: string; sessionId?: string } }> {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter((n) => /^\d+\.lock$/.test(n)).map((n) => ({
     file: path.join(dir, n),

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CAPTURE_NOTIFY_LUA, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
+import { CAPTURE_NOTIFY_LUA, lockFiles, makeRepoWithWorktree, notesOf, nvimBins, startNvim, REPO, type TestNvim } from '../helpers/nvim';
 import { rmDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
 
@@ -93,6 +93,28 @@ describe.each(nvimBins())('sessions survive Neovim (%s)', (bin) => {
     expect(againB.args).not.toContain('--resume');
     expect(argAfter(againB.args, '--session-id')).toMatch(UUID);
     expect(await notesOf(t!)).toEqual([]);
+  }, 60_000);
+
+  it('a session running in another Neovim on the same worktree is not resumed twice; its lock names it', async () => {
+    const first = await claudeIn(t!, `${repo.a}/hello.txt`);
+    const id = argAfter(first.args, '--session-id')!;
+    transcript(t!, id);
+    const lock = await waitFor(() => lockFiles(t!.lockDir).find((l) => l.body.worktree === repo.a && l.body.sessionId === id),
+      'the session id in the lock');
+    expect(lock.body.sessionId).toBe(id);
+
+    // A second Neovim of the same user (same state dir, same claude config) on the same worktree.
+    const other = await startNvim(bin, repo.a, setup(), { root });
+    try {
+      const s = await claudeIn(other, `${repo.a}/hello.txt`);
+      expect(s.args).not.toContain('--resume');
+      expect(argAfter(s.args, '--session-id')).toMatch(UUID);
+      expect(argAfter(s.args, '--session-id')).not.toBe(id);
+      expect(await notesOf(other)).toEqual([
+        `claude-worktrees: proj: its last session runs in another Neovim (pid ${t!.proc.pid}); starting a new session here`]);
+    } finally {
+      await other.quit({ keepRoot: true });
+    }
   }, 60_000);
 
   it(':ClaudeCode! and auto_resume = false start fresh; a running instance is not restarted by !', async () => {
