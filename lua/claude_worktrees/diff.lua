@@ -113,6 +113,10 @@ end
 
 open = function(spec)
   local file = spec.file
+  -- Node refuses these already; read_into puts the name into an Ex command line.
+  if require('claude_worktrees.util').has_control(file) then
+    return { ok = false, err = 'a file name with a control character is refused: ' .. vim.inspect(file) }
+  end
   local existing = require('claude_worktrees.util').buf_of(file)
   if existing > 0 and vim.api.nvim_buf_is_loaded(existing) and vim.bo[existing].modified then
     return { ok = false, err = file .. ' has unsaved changes in Neovim: save or undo them, then answer Claude again' }

@@ -149,6 +149,7 @@ end
 function M.open_file(spec)
   local prev = vim.api.nvim_get_current_win()
   -- Node checked already; checked again here, right before :edit, since a FIFO blocks Neovim.
+  if util.has_control(spec.path) then error('a file name with a control character is refused: ' .. vim.inspect(spec.path), 0) end
   if not util.is_regular(spec.path) then error('not a regular file: ' .. spec.path, 0) end
   -- Someone typing elsewhere keeps their window and keys: the file opens in another window.
   local typing = util.typing_elsewhere(spec.key)

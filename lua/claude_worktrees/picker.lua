@@ -320,6 +320,10 @@ end
 -- goes in raw: fnameescape() would hand Node 'proj\#2' for an instance named 'proj#2'.
 local function run(cmd, arg)
   if not need(cmd) then return false end
+  if require('claude_worktrees.util').has_control(arg) then -- a newline would start a command of its own
+    require('claude_worktrees.util').notify(':' .. cmd .. ': a name with a control character is refused: ' .. vim.inspect(arg), vim.log.levels.ERROR)
+    return false
+  end
   vim.cmd(cmd .. ' ' .. arg)
   return true
 end

@@ -72,6 +72,12 @@ function M.buf_of(path)
   return -1
 end
 
+--- A name with a control character cannot go into an Ex command line: fnameescape() keeps a
+--- newline as `\<NL>`, and vim.cmd() runs what follows it as a command of its own.
+function M.has_control(s)
+  return type(s) ~= 'string' or s:find('%c') ~= nil
+end
+
 --- True when path is a regular file (reading anything else may block: a FIFO waits for a writer).
 function M.is_regular(path)
   local st = vim.loop.fs_stat(path)

@@ -71,7 +71,12 @@ export class PathScope {
 
   /** `p` made absolute (relative to the worktree root), NOT checked against the scope. */
   absolute(p: string, what = 'path'): string {
-    if (p === '' || p.includes('\0')) throw new RpcError(INVALID_PARAMS, `${what} must be a non-empty path`);
+    if (p === '') throw new RpcError(INVALID_PARAMS, `${what} must be a non-empty path`);
+    // A newline (any control character) in a name Neovim puts into an Ex command line ends that
+    // command and starts one of its own: no tool takes such a path.
+    if (/[\x00-\x1f\x7f]/.test(p)) {
+      throw new RpcError(INVALID_PARAMS, `${what} has a control character (${JSON.stringify(p)}): refused`);
+    }
     return path.resolve(this.roots[0], p);
   }
 

@@ -180,6 +180,28 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(fs.readFileSync(bak, 'utf8')).toBe('backup\n');
   });
 
+  it('a file name with a newline never becomes an Ex command: refused by every tool, and by the Lua that opens files', async () => {
+    // fnameescape() keeps a newline, and vim.cmd() runs the line after it as a command of its own;
+    // this one (no space, quote or other character fnameescape escapes) would set g:x.
+    const evil = path.join(repo.a, 'x\nlua(vim.api.nvim_set_var)(string.char(120),1)');
+    fs.writeFileSync(evil, 'evil\n');
+    expect(await refused('openFile', { filePath: evil })).toContain('has a control character');
+    expect(await refused('openDiff', { old_file_path: evil, new_file_path: evil, new_file_contents: 'x\n', tab_name: 'evil' }))
+      .toContain('has a control character');
+    expect(await refused('saveDocument', { filePath: evil })).toContain('has a control character');
+    expect(await refused('checkDocumentDirty', { filePath: evil })).toContain('has a control character');
+    // Lua's own guard, for a caller that skipped Node's.
+    const lua = await t.lua<[boolean, string, unknown]>(`local ok, err = pcall(require('claude_worktrees.editor').open_file, { path = ..., key = '' })
+      return { ok, tostring(err), vim.g.x }`, evil);
+    expect(lua[0]).toBe(false);
+    expect(lua[1]).toContain('a file name with a control character is refused');
+    const diff = await t.lua<[boolean, unknown]>(`local ok, res = pcall(require('claude_worktrees.diff').open, { id = 'evil', file = ..., tab_name = 'evil', contents = 'x' })
+      return { ok and res.ok or false, vim.g.x }`, evil);
+    expect(diff[0]).toBe(false);
+    expect(await t.lua<unknown>('return vim.g.x')).toBeNull();
+    expect(await t.lua<number>('return #vim.api.nvim_list_tabpages()')).toBe(1);
+  });
+
   it('a FIFO, a directory, a device or a huge file is refused before Neovim opens it; Neovim never blocks', async () => {
     const fifo = path.join(repo.a, 'pipe');
     cp.execFileSync('mkfifo', [fifo]);
