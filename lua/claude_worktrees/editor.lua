@@ -93,6 +93,29 @@ function M.doc_state(path)
   return { dirty = vim.bo[b].modified, untitled = vim.api.nvim_buf_get_name(b) == '' }
 end
 
+-- What a file was on disk when its buffer last read or wrote it (mtime in ns, size). Neovim's own
+-- :checktime stops reporting a change once it saw it, while :write still asks "changed since
+-- reading it" (y/n, even under :silent): saveDocument must know without asking Neovim.
+local function disk_stamp(path)
+  local st = vim.loop.fs_stat(path)
+  if not st then return nil end
+  return ('%d.%09d:%d'):format(st.mtime.sec, st.mtime.nsec or 0, st.size)
+end
+
+local function stamp(b)
+  if is_file_buf(b) then vim.b[b].claude_worktrees_disk = disk_stamp(vim.api.nvim_buf_get_name(b)) end
+end
+
+--- Stamp every buffer as it reads or writes its file; unmodified buffers loaded before setup
+--- now (they are their file). Idempotent.
+function M.track_disk()
+  local g = vim.api.nvim_create_augroup('claude_worktrees_disk', { clear = true })
+  vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufWritePost' }, { group = g, callback = function(a) stamp(a.buf) end })
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.b[b].claude_worktrees_disk == nil and is_file_buf(b) and not vim.bo[b].modified then stamp(b) end
+  end
+end
+
 --- Has the file of buffer b changed on disk since Neovim read or wrote it? Asks :checktime
 --- with our own FileChangedShell answer, so nothing prompts and nothing is reloaded; the
 --- buffer's own write check (b_mtime_read) is untouched, so a later :w by the user still warns.
@@ -124,14 +147,26 @@ function M.save(path)
   if not util.is_regular(path) and vim.loop.fs_stat(path) ~= nil then
     return { status = 'failed', message = 'not a regular file on disk' }
   end
-  local reason = changed_on_disk(b)
+  if vim.bo[b].readonly then
+    -- Opened read-only (another Neovim's swap file?): :write would ask, and writing is not ours to decide.
+    return { status = 'failed', message = 'read-only in Neovim (:set noreadonly, then save yourself)' }
+  end
+  local known, reason = vim.b[b].claude_worktrees_disk, nil
+  if known then
+    local now = disk_stamp(path)
+    reason = now == nil and 'deleted' or (now ~= known and 'changed' or nil)
+  else
+    reason = changed_on_disk(b) -- a buffer modified before setup(): Neovim's own check
+  end
   if reason then
     local what = reason == 'deleted' and 'was deleted on disk' or 'changed on disk since it was read'
     util.notify(vim.fn.fnamemodify(path, ':~:.') .. ' ' .. (reason == 'deleted' and 'was deleted' or 'changed')
       .. ' on disk: not saved for Claude (your edits kept; :w! writes them, :e! reloads)', vim.log.levels.WARN)
     return { status = 'conflict', message = what }
   end
-  local ok, err = pcall(vim.api.nvim_buf_call, b, function() vim.cmd('silent write') end)
+  -- The file is what the buffer read (stamp): :write! skips Neovim's own y/n question, which a
+  -- change it already reported once would still raise.
+  local ok, err = pcall(vim.api.nvim_buf_call, b, function() vim.cmd(known and 'silent write!' or 'silent write') end)
   if not ok then return { status = 'failed', message = tostring(err) } end
   return { status = 'saved' }
 end

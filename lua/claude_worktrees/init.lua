@@ -121,6 +121,7 @@ end
 function M._track()
   require('claude_worktrees.selection').setup(M.config.selection_debounce_ms)
   require('claude_worktrees.state').setup()
+  require('claude_worktrees.editor').track_disk()
 end
 
 --- setup({ prestart = ... }): start the host in the background (after setup, or on the events),

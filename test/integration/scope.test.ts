@@ -149,6 +149,18 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(await answer('saveDocument', { filePath: 'hello.txt' })).toMatchObject({ success: true, saved: true });
     expect(fs.readFileSync(hello, 'utf8')).toBe('saved by claude\nworld\n');
     expect(await modified(hello)).toBe(false);
+    // Saved again after that write (its stamp is the write's): no conflict, no prompt.
+    await t.lua(`vim.api.nvim_buf_set_lines(require('claude_worktrees.util').buf_of(...), 0, 1, false, { 'and again' })`, hello);
+    expect(await within(answer('saveDocument', { filePath: 'hello.txt' }), 1000, 'saveDocument')).toMatchObject({ saved: true });
+    expect(fs.readFileSync(hello, 'utf8')).toBe('and again\nworld\n');
+    // A read-only buffer (opened so beside another Neovim's swap file) is not written, and nothing asks.
+    await t.lua(`local b = require('claude_worktrees.util').buf_of(...)
+      vim.api.nvim_buf_set_lines(b, 0, 1, false, { 'not mine to write' }) vim.bo[b].readonly = true`, hello);
+    const ro = await within(answer('saveDocument', { filePath: 'hello.txt' }), 1000, 'saveDocument read-only');
+    expect(ro).toMatchObject({ success: false, saved: false });
+    expect(String(ro.message)).toContain('read-only in Neovim');
+    await responsive();
+    expect(fs.readFileSync(hello, 'utf8')).toBe('and again\nworld\n');
   });
 
   it('saveDocument on a buffer whose file changed on disk: a conflict, no prompt, the newer file kept', async () => {
@@ -163,6 +175,17 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(fs.readFileSync(hello, 'utf8')).toBe('written by claude\n');
     expect(await bufLines(hello)).toEqual(['mine', 'world']);
     expect(await modified(hello)).toBe(true);
+    // Asked again: still a conflict, no "changed since reading it" prompt. Neovim's own
+    // change check saw the change once and stopped reporting it; :write would still ask.
+    const again = await within(answer('saveDocument', { filePath: hello }), 1000, 'saveDocument again');
+    expect(again).toMatchObject({ success: false, saved: false, conflict: true });
+    await responsive();
+    // The check after claude's tools ran (PostToolUse) sees the change too, and keeps the buffer.
+    await t.lua('require("claude_worktrees.editor").reload_changed(...)', repo.a);
+    await responsive();
+    expect(await within(answer('saveDocument', { filePath: hello }), 1000, 'saveDocument after the reload check')).toMatchObject({ conflict: true });
+    await responsive();
+    expect(fs.readFileSync(hello, 'utf8')).toBe('written by claude\n');
     // A file deleted under its modified buffer is a conflict too (saving would bring it back).
     fs.rmSync(hello);
     expect(await answer('saveDocument', { filePath: hello })).toMatchObject({ conflict: true });
