@@ -150,7 +150,13 @@ open = function(spec)
   vim.b[buf_new].claude_worktrees_diff = spec.id
 
   local fold = vim.api.nvim_buf_line_count(buf_old) <= FOLD_MAX_LINES and vim.api.nvim_buf_line_count(buf_new) <= FOLD_MAX_LINES
-  vim.api.nvim_win_set_buf(code, buf_old)
+  -- The window may show a modified buffer of the user's: it stays theirs, hidden, never written.
+  local shown, err = util.quietly_switching(vim.api.nvim_win_set_buf, code, buf_old)
+  if not shown then
+    for _, b in ipairs({ buf_old, buf_new }) do pcall(vim.api.nvim_buf_delete, b, { force = true }) end
+    util.give_back(typing)
+    return { ok = false, err = 'could not show the diff: ' .. tostring(err) }
+  end
   local saved_old = diff_window(code, fold)
   vim.cmd('rightbelow vsplit')
   local win_new = vim.api.nvim_get_current_win()
@@ -201,7 +207,7 @@ teardown = function(id, outcome)
       -- A window split off for the diff (there was no code window) goes with it.
       if #vim.api.nvim_list_wins() > 1 then pcall(vim.api.nvim_win_close, d.win_old, true) end
     elseif d.prev_buf and vim.api.nvim_buf_is_valid(d.prev_buf) and d.prev_buf ~= d.buf_old then
-      pcall(vim.api.nvim_win_set_buf, d.win_old, d.prev_buf)
+      require('claude_worktrees.util').quietly_switching(vim.api.nvim_win_set_buf, d.win_old, d.prev_buf)
     elseif #vim.api.nvim_list_wins() > 1 then
       pcall(vim.api.nvim_win_close, d.win_old, true)
     end

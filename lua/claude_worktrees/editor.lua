@@ -200,7 +200,21 @@ function M.open_file(spec)
       swapped = true
     end,
   })
-  local ok, err = pcall(vim.cmd, 'edit ' .. vim.fn.fnameescape(spec.path))
+  -- A loaded buffer whose file changed on disk would ask (W11/W12) as it is shown: keep a
+  -- modified one as it is, reload an unmodified one.
+  vim.api.nvim_create_autocmd('FileChangedShell', {
+    group = g,
+    callback = function(a) vim.v.fcs_choice = (vim.bo[a.buf].modified or vim.v.fcs_reason == 'deleted') and '' or 'reload' end,
+  })
+  local existing = util.buf_of(spec.path)
+  local ok, err = util.quietly_switching(function()
+    if existing > 0 then
+      -- Its buffer, as it is: :edit would re-read it (E37 or a dialog when it is modified).
+      if vim.api.nvim_win_get_buf(win) ~= existing then vim.api.nvim_win_set_buf(win, existing) end
+    else
+      vim.cmd('edit ' .. vim.fn.fnameescape(spec.path))
+    end
+  end)
   pcall(vim.api.nvim_del_augroup_by_id, g)
   if swapped then
     util.notify(vim.fn.fnamemodify(spec.path, ':~:.') .. ' has a swap file: opened read-only for Claude', vim.log.levels.WARN)
@@ -217,7 +231,7 @@ function M.open_file(spec)
     local l, c = find_text(buf, spec.start_text, 1)
     if l then
       vim.api.nvim_win_set_cursor(win, { l, c - 1 })
-      if spec.end_text then
+      if spec.end_text and spec.end_text ~= '' then
         local el, ec = find_text(buf, spec.end_text, l)
         if el then
           local ecol = spec.select_to_eol and math.max(0, #vim.api.nvim_buf_get_lines(buf, el - 1, el, false)[1] - 1)

@@ -72,6 +72,21 @@ function M.buf_of(path)
   return -1
 end
 
+--- Run fn (pcall'd) with buffer switches that never ask or write: 'hidden' on, 'autowrite',
+--- 'autowriteall' and 'confirm' off. A tool's window change is not the user abandoning a buffer:
+--- with their settings it could write their unsaved text or stop Neovim at a dialog. The user's
+--- values are back before this returns.
+function M.quietly_switching(fn, ...)
+  local want = { hidden = true, autowrite = false, autowriteall = false, confirm = false }
+  local saved = {}
+  for k, v in pairs(want) do
+    if vim.o[k] ~= v then saved[k] = vim.o[k]; vim.o[k] = v end
+  end
+  local res = { pcall(fn, ...) }
+  for k, v in pairs(saved) do vim.o[k] = v end
+  return unpack(res)
+end
+
 --- A name with a control character cannot go into an Ex command line: fnameescape() keeps a
 --- newline as `\<NL>`, and vim.cmd() runs what follows it as a command of its own.
 function M.has_control(s)

@@ -225,6 +225,36 @@ describe.each(nvimBins())('tools stay inside their worktree and never hang Neovi
     expect(await t.lua<number>('return #vim.api.nvim_list_tabpages()')).toBe(1);
   });
 
+  it("a tool's buffer switch never writes or asks, whatever the user's nohidden, confirm, autowriteall", async () => {
+    const hello = path.join(repo.a, 'hello.txt');
+    const main = path.join(repo.a, 'src', 'main.ts');
+    await t.cmd('set nohidden confirm autowrite autowriteall');
+    // The user's unsaved edit, in the code window.
+    await t.lua(`vim.api.nvim_set_current_win(require('claude_worktrees.util').code_window())
+      vim.cmd('edit ' .. vim.fn.fnameescape(...)) vim.api.nvim_buf_set_lines(0, 0, 1, false, { 'unsaved' })`, hello);
+    const mtime = fs.statSync(hello).mtimeMs;
+    // The file itself, shown and modified: no re-read (E37 or a save dialog).
+    await within(client.call('openFile', { filePath: hello, startText: 'world', endText: '' }), 1000, 'openFile of the shown file');
+    await responsive();
+    // Another file over it, then a diff over that: the edit is hidden, not written.
+    await within(client.call('openFile', { filePath: main }), 1000, 'openFile');
+    await responsive();
+    await t.lua(`vim.cmd('buffer ' .. require('claude_worktrees.util').buf_of(...))`, hello);
+    const reply = client.call('openDiff', { old_file_path: main, new_file_path: main, new_file_contents: 'export const x = 2;\n', tab_name: 'd1' });
+    await waitFor(() => t.lua<number>('local n = 0 for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do if vim.wo[w].diff then n = n + 1 end end return n')
+      .then((n) => n === 2), 'diff windows');
+    await responsive();
+    await t.lua(`require('claude_worktrees.diff').decide(require('claude_worktrees.diff').current_id() or next(require('claude_worktrees.diff').diffs), 'reject')`);
+    await reply;
+    await responsive();
+    expect(fs.readFileSync(hello, 'utf8')).toBe('hello\nworld\n');
+    expect(fs.statSync(hello).mtimeMs).toBe(mtime);
+    expect(await bufLines(hello)).toEqual(['unsaved', 'world']);
+    expect(await modified(hello)).toBe(true);
+    expect(await t.lua<boolean[]>('return { vim.o.hidden, vim.o.confirm, vim.o.autowriteall, vim.o.autowrite }')).toEqual([false, true, true, true]);
+    await t.cmd('set hidden noconfirm noautowrite noautowriteall');
+  });
+
   it('a FIFO, a directory, a device or a huge file is refused before Neovim opens it; Neovim never blocks', async () => {
     const fifo = path.join(repo.a, 'pipe');
     cp.execFileSync('mkfifo', [fifo]);
