@@ -112,12 +112,16 @@ export class TranscriptTail {
     this.watch();
     let fh: fs.promises.FileHandle;
     try {
-      fh = await fs.promises.open(this.file, 'r');
+      // O_NONBLOCK: opening a FIFO for reading would wait for a writer (on a libuv thread).
+      fh = await fs.promises.open(this.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch {
       return;
     }
     try {
-      const { size } = await fh.stat();
+      const st = await fh.stat();
+      // A transcript is a regular file; a FIFO or a device named in a hook body is not read.
+      if (!st.isFile()) return;
+      const { size } = st;
       if (size < this.offset) this.offset = size; // rewritten: only what comes next matters
       const buf = Buffer.alloc(Math.min(READ_CHUNK, Math.max(0, size - this.offset)));
       while (!this.stopped && this.offset < size) {

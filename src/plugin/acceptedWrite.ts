@@ -30,7 +30,8 @@ export function whenWritten(file: string, contents: string, onWritten: () => voi
     let st: fs.Stats | null = null;
     try { st = fs.statSync(file); } catch { /* not written yet */ }
     const key = st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
-    if (st && key !== seen && sizes.has(st.size)) {
+    // Only a regular file is read: a FIFO put there would block the host, /dev/zero never end.
+    if (st && st.isFile() && key !== seen && sizes.has(st.size)) {
       let now: string | null = null;
       try { now = fs.readFileSync(file, 'utf8'); } catch { /* gone meanwhile */ }
       if (now !== null && sameButFinalNewline(now, contents)) {

@@ -3,18 +3,20 @@
  * buffer. The wait must not read the whole file on every look: for a big file the CLI never
  * writes (a dropped accept) that was 20 reads of 1 MiB a second for 15 s, per accept.
  */
+import * as cp from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { sameButFinalNewline, whenWritten } from '../../src/plugin/acceptedWrite';
 import { rmDir, tmpDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/waitFor';
 
-// readFileSync counted (the rest of fs as it is): how often the file was read.
+// readFileSync and statSync counted (the rest of fs as it is): how often the file was read, looked at.
 jest.mock('fs', () => {
   const real = jest.requireActual<typeof import('fs')>('fs');
-  return { ...real, readFileSync: jest.fn(real.readFileSync) };
+  return { ...real, readFileSync: jest.fn(real.readFileSync), statSync: jest.fn(real.statSync) };
 });
 const reads = fs.readFileSync as unknown as jest.Mock;
+const stats = fs.statSync as unknown as jest.Mock;
 
 describe('sameButFinalNewline', () => {
   it('ignores one final newline on either side, nothing else', () => {
@@ -70,6 +72,19 @@ describe('whenWritten', () => {
     fs.writeFileSync(file, 'w'.repeat(100_000));
     await waitFor(() => readsOf() === 2, 'read after the write');
     expect(calls).toBe(0);
+  });
+
+  it('never reads what is not a regular file: a FIFO there would block the host', async () => {
+    const file = path.join(dir, 'fifo');
+    cp.execFileSync('mkfifo', [file]);
+    let called = 0;
+    stops.push(whenWritten(file, '', () => { called++; }, { intervalMs: 5, timeoutMs: 5000 }));
+    await waitFor(() => stats.mock.calls.filter((c) => c[0] === file).length >= 3, 'three looks at the FIFO');
+    expect(reads.mock.calls.filter((c) => c[0] === file)).toHaveLength(0);
+    expect(called).toBe(0);
+    fs.rmSync(file);
+    fs.writeFileSync(file, ''); // what the CLI writes for an accepted empty file
+    await waitFor(() => called === 1, 'the regular file that replaced it');
   });
 
   it('gives up at its deadline, and stop() ends it early', async () => {
