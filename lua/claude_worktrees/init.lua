@@ -76,6 +76,31 @@ local function validate(opts)
       if type(e) ~= 'string' or e == '' then ok = false end
     end
     if not ok then error("claude_worktrees: prestart must be true, false, an event name or a list of them (e.g. 'VimEnter')") end
+    for _, e in ipairs(type(p) == 'table' and p or { p }) do
+      -- 'User VeryLazy' is a User event with its pattern; a plain name must be an event Neovim knows.
+      local ev = e:match('^User%s+%S+$') and 'User' or e
+      if vim.fn.exists('##' .. ev) ~= 1 then
+        error(("claude_worktrees: prestart: %q is not an event (a User event is written 'User %s')"):format(e, e))
+      end
+    end
+  end
+  if opts.terminal ~= nil then
+    local tm = opts.terminal
+    local ok = type(tm) == 'table'
+      and (tm.position == nil or ({ right = true, left = true, bottom = true, top = true, tab = true })[tm.position] == true)
+      and (tm.size == nil or (type(tm.size) == 'number' and tm.size > 0))
+    if not ok then
+      error("claude_worktrees: terminal must be { position = 'right'|'left'|'bottom'|'top'|'tab', size = <fraction up to 1, or columns/lines> }")
+    end
+  end
+  if opts.selection_debounce_ms ~= nil then
+    local d = opts.selection_debounce_ms
+    if type(d) ~= 'number' or d < 1 or d ~= math.floor(d) then
+      error('claude_worktrees: selection_debounce_ms must be a whole number of milliseconds >= 1')
+    end
+  end
+  if opts.worktree_dir ~= nil and (type(opts.worktree_dir) ~= 'string' or opts.worktree_dir == '') then
+    error("claude_worktrees: worktree_dir must be a directory path (e.g. '../{repo}-{branch}')")
   end
   if opts.auto_resume ~= nil and type(opts.auto_resume) ~= 'boolean' then
     error('claude_worktrees: auto_resume must be true or false')
@@ -136,7 +161,10 @@ function M._arm_prestart()
     if vim.v.vim_did_enter == 1 then go() else vim.api.nvim_create_autocmd('VimEnter', { group = group, once = true, callback = go }) end
     return
   end
-  vim.api.nvim_create_autocmd(type(p) == 'table' and p or { p }, { group = group, once = true, callback = go })
+  for _, e in ipairs(type(p) == 'table' and p or { p }) do
+    local pattern = e:match('^User%s+(%S+)$')
+    vim.api.nvim_create_autocmd(pattern and 'User' or e, { group = group, once = true, callback = go, pattern = pattern })
+  end
 end
 
 -- Commands that need what remote commands cannot have (`!`): defined here, forwarded to Node.

@@ -67,6 +67,13 @@ describe.each(nvimBins())('guards (%s)', (bin) => {
 
     const bad = await t.lua<string>("local ok, e = pcall(require('claude_worktrees').setup, { max_instances = 0 }) return tostring(e)");
     expect(bad).toContain('max_instances must be a whole number >= 1');
+    // Options a typo would break later, in a confusing place, are refused by setup() itself.
+    for (const [opt, msg] of [
+      ["terminal = { position = 'float' }", 'terminal must be {'], ["terminal = { size = '40' }", 'terminal must be {'],
+      ['selection_debounce_ms = 0', 'selection_debounce_ms must be a whole number'], ['worktree_dir = 3', 'worktree_dir must be'],
+    ]) {
+      expect(await t.lua<string>(`local ok, e = pcall(require('claude_worktrees').setup, { ${opt} }) return tostring(e)`)).toContain(msg);
+    }
   }, 60_000);
 
   it(':ClaudeCodeKill while :ClaudeCode is still launching: nothing of that claude is left', async () => {

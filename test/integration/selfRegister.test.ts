@@ -93,6 +93,17 @@ describe.each(nvimBins())('no :UpdateRemotePlugins needed, nothing started with 
     expect(await notesOf(t)).toEqual([]);
   }, 30_000);
 
+  it("prestart = 'User VeryLazy' (lazy.nvim's event) waits for that User event; an unknown event is a clear setup() error", async () => {
+    t = await startNvim(bin, repo.a, setupWith(", prestart = 'User VeryLazy'"), { manifest: false, pluginDir: true });
+    await t.cmd('doautocmd User SomethingElse');
+    expect(await t.lua<boolean>("return require('claude_worktrees.host').chan == nil")).toBe(true);
+    await t.cmd('doautocmd User VeryLazy');
+    await waitFor(() => t!.lua<boolean>("return require('claude_worktrees.host').warm"), 'host warm', 15_000);
+    expect(hosts(t.proc.pid!).own).toHaveLength(1);
+    const err = await t.lua<string>("local ok, e = pcall(require('claude_worktrees').setup, { prestart = 'VeryLazy' }); return tostring(e)");
+    expect(err).toContain("claude_worktrees: prestart: \"VeryLazy\" is not an event (a User event is written 'User VeryLazy')");
+  }, 30_000);
+
   it('prestart = true starts the host after setup; a bad prestart is a clear setup() error', async () => {
     t = await startNvim(bin, repo.a, setupWith(', prestart = true'), { manifest: false, pluginDir: true });
     await waitFor(() => t!.lua<boolean>("return require('claude_worktrees.host').warm"), 'host warm', 15_000);
