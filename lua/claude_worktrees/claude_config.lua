@@ -26,12 +26,12 @@ end
 
 local function short(path) return vim.fn.fnamemodify(path, ':~') end
 
---- Claude's global config file (where /config keeps diffTool).
 --- Where lock files live: `<config dir>/ide`, else `~/.claude/ide` (as the Node side writes).
 function M.lock_dir()
   return (config_dir() or (home() .. '/.claude')) .. '/ide'
 end
 
+--- Claude's global config file (where /config keeps diffTool).
 function M.global_config_path()
   local d = config_dir()
   return d and (d .. '/.claude.json') or (home() .. '/.claude.json')

@@ -37,6 +37,12 @@ local function merge(dst, src)
   return dst
 end
 
+-- A prestart entry: 'User VeryLazy' is the User event with that pattern; else an event name.
+local function prestart_event(e)
+  local pattern = e:match('^User%s+(%S+)$')
+  return pattern and 'User' or e, pattern
+end
+
 local function validate(opts)
   if opts.cmd ~= nil and type(opts.cmd) ~= 'string' and type(opts.cmd) ~= 'table' then
     error('claude_worktrees: cmd must be a string or a list of strings')
@@ -72,14 +78,13 @@ local function validate(opts)
   if opts.prestart ~= nil and type(opts.prestart) ~= 'boolean' then
     local p = opts.prestart
     local ok = type(p) == 'string' and p ~= '' or type(p) == 'table' and #p > 0
-    for _, e in ipairs(type(p) == 'table' and p or {}) do
+    local list = type(p) == 'table' and p or { p }
+    for _, e in ipairs(list) do
       if type(e) ~= 'string' or e == '' then ok = false end
     end
     if not ok then error("claude_worktrees: prestart must be true, false, an event name or a list of them (e.g. 'VimEnter')") end
-    for _, e in ipairs(type(p) == 'table' and p or { p }) do
-      -- 'User VeryLazy' is a User event with its pattern; a plain name must be an event Neovim knows.
-      local ev = e:match('^User%s+%S+$') and 'User' or e
-      if vim.fn.exists('##' .. ev) ~= 1 then
+    for _, e in ipairs(list) do
+      if vim.fn.exists('##' .. prestart_event(e)) ~= 1 then
         error(("claude_worktrees: prestart: %q is not an event (a User event is written 'User %s')"):format(e, e))
       end
     end
@@ -162,8 +167,8 @@ function M._arm_prestart()
     return
   end
   for _, e in ipairs(type(p) == 'table' and p or { p }) do
-    local pattern = e:match('^User%s+(%S+)$')
-    vim.api.nvim_create_autocmd(pattern and 'User' or e, { group = group, once = true, callback = go, pattern = pattern })
+    local event, pattern = prestart_event(e)
+    vim.api.nvim_create_autocmd(event, { group = group, once = true, callback = go, pattern = pattern })
   end
 end
 

@@ -369,11 +369,11 @@ export class IdeServer extends EventEmitter {
 
   /**
    * Change this plugin's own lock fields (e.g. the status other Neovims show), rewriting the lock
-   * atomically. Never throws: a failed rewrite leaves the old, still valid, lock.
+   * atomically; fields it already holds cost no rewrite (a hook naming the same session each
+   * time). Never throws: a failed rewrite leaves the old, still valid, lock.
    */
-  lockField(key: string): unknown { return this.lockExtra[key]; }
-
   updateLock(fields: Record<string, unknown>): void {
+    if (Object.entries(fields).every(([k, v]) => this.lockExtra[k] === v)) return;
     Object.assign(this.lockExtra, fields);
     if (!this.lockPath || this.stopped || this.lockWithdrawn) return;
     try {

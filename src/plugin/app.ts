@@ -260,8 +260,9 @@ export class App {
     let known = inst.resumeId ?? this.sessions?.get(inst.root)?.sessionId ?? null;
     // Another Neovim's claude on this worktree may run that session now: two claudes appending
     // to one transcript would tangle it, so this one starts a new session.
-    const inUse = known ? (await this.otherInstances()).find((o) => o.root === inst.root && o.sessionId === known) : undefined;
-    if (inUse && !fresh && this.config.autoResume) {
+    const inUse = known && !fresh && this.config.autoResume
+      ? (await this.otherInstances()).find((o) => o.root === inst.root && o.sessionId === known) : undefined;
+    if (inUse) {
       this.bridge.notify(`${inst.name}: its last session runs in another Neovim (pid ${inUse.neovimPid}); starting a new session here`, 'warn');
       known = null;
     }
@@ -489,7 +490,7 @@ export class App {
   /** The session a worktree runs, on disk; a failure to write costs only the resume. */
   private keepSession(inst: Instance, sessionId: string): void {
     // In the lock too: another Neovim on this worktree must not resume it while it runs.
-    if (inst.server.lockField('sessionId') !== sessionId) inst.server.updateLock({ sessionId });
+    inst.server.updateLock({ sessionId });
     try {
       this.sessions?.set(inst.root, sessionId);
     } catch (err) {

@@ -33,10 +33,6 @@ function render(rest: unknown[]): string {
 }
 
 /**
- * Appends lines to a file. Never writes to stdout: in the shared Node host, stdout is the
- * msgpack-RPC channel and one stray byte kills every Node plugin.
- */
-/**
  * One append fd per log file for the host's life, shared by every logger of that file: a child
  * logger or an instance started again (same name, same file) opens no fd of its own.
  */
@@ -52,6 +48,10 @@ function fdFor(file: string): number {
   return fd;
 }
 
+/**
+ * Appends lines to a file. Never writes to stdout: in the shared Node host, stdout is the
+ * msgpack-RPC channel and one stray byte kills every Node plugin.
+ */
 export class FileLogger implements Logger {
   constructor(
     private readonly file: string | null,

@@ -35,6 +35,17 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
   const started: number[] = [];
 
   const instances = () => t.lua<Snap[]>('return require("claude_worktrees").instances()');
+  /** :ClaudeCode in repo A, connected, its lock written; the one host it runs in. */
+  const oneRunning = async () => {
+    await t.cmd(`edit ${repo.a}/hello.txt`);
+    await t.cmd('ClaudeCode');
+    const first = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected', 15_000);
+    started.push(first.pid!);
+    expect(fs.existsSync(first.lockPath)).toBe(true);
+    const hosts = hostPids(t.proc.pid!);
+    expect(hosts.length).toBe(1);
+    return { first, hosts };
+  };
   const starts = (): Start[] => fs.existsSync(log)
     ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Start).filter((e) => e.event === 'start')
     : [];
@@ -107,13 +118,7 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
   });
 
   it('Neovim killed with -9: its claude and lock go; the next Neovim removes dead-pid locks', async () => {
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    const first = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected', 15_000);
-    started.push(first.pid!);
-    expect(fs.existsSync(first.lockPath)).toBe(true);
-    const hosts = hostPids(t.proc.pid!);
-    expect(hosts.length).toBe(1);
+    const { first, hosts } = await oneRunning();
 
     t.proc.kill('SIGKILL');
     // The pty closes (SIGHUP to claude) and the host's stdin ends (it tears down its servers).
@@ -141,13 +146,7 @@ describe.each(nvimBins())('crash recovery (%s)', (bin) => {
   });
 
   it('the terminal closes (SIGHUP to the host, then Neovim): the host removes its locks as it goes', async () => {
-    await t.cmd(`edit ${repo.a}/hello.txt`);
-    await t.cmd('ClaudeCode');
-    const first = await waitFor(async () => (await instances()).find((i) => i.connected && i.pid), 'connected', 15_000);
-    started.push(first.pid!);
-    expect(fs.existsSync(first.lockPath)).toBe(true);
-    const hosts = hostPids(t.proc.pid!);
-    expect(hosts.length).toBe(1);
+    const { first, hosts } = await oneRunning();
 
     // Neovim is gone at once, so nothing in Lua can clean up after the host: it must do so itself.
     process.kill(hosts[0], 'SIGHUP');
